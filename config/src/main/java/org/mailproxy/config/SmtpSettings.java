@@ -1,0 +1,16 @@
+package org.mailproxy.config;
+
+import java.time.Duration;
+
+/** The local SMTP submission listener, its limits and timeouts; defaults in reference.conf. */
+public record SmtpSettings(ListenAddress listen, Limits limits, Duration upstreamConnectTimeout,
+                           Duration clientIdleTimeout, Duration upstreamReplyTimeout) {
+
+    public record Limits(int maxCommandLine, long maxMessageSize, int maxRecipients) {
+        public Limits {
+            if (maxCommandLine < 512) throw new IllegalArgumentException("max-command-line must be at least 512 (RFC 5321 4.5.3.1.4)");
+            if (maxMessageSize < 1024) throw new IllegalArgumentException("max-message-size must be at least 1024");
+            if (maxRecipients < 100) throw new IllegalArgumentException("max-recipients must be at least 100 (RFC 5321 4.5.3.1.8)");
+        }
+    }
+}
