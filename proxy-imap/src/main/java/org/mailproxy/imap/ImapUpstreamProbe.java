@@ -1,0 +1,25 @@
+package org.mailproxy.imap;
+
+import org.mailproxy.config.Account;
+import org.mailproxy.core.net.ProbeResult;
+import org.mailproxy.core.net.ProxyContext;
+import org.mailproxy.core.net.UpstreamProbe;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/** STUB: probes an account's IMAP upstream for mailproxy check; replaced by the real probe. */
+public final class ImapUpstreamProbe implements UpstreamProbe {
+    private final ProxyContext context;
+
+    public ImapUpstreamProbe(ProxyContext context) {
+        this.context = context;
+    }
+
+    @Override
+    public CompletionStage<ProbeResult> probe(Account account, Optional<Credentials> credentials) {
+        return CompletableFuture.completedFuture(new ProbeResult(ProbeResult.Outcome.PROTOCOL_ERROR, "not built yet", List.of()));
+    }
+}
