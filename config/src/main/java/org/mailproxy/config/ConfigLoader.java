@@ -117,7 +117,19 @@ public final class ConfigLoader {
                         get(c, "local-tls.key-file", k -> optionalPath(c, k, true)),
                         get(c, "local-tls.hostnames", c::getStringList)),
                 get(c, "shutdown.grace-period", k -> c.getDuration(k)),
-                accounts(c));
+                accounts(c),
+                origins(merged));
+    }
+
+    private static Map<String, String> origins(Config merged) {
+        Map<String, String> origins = new java.util.HashMap<>();
+        for (Map.Entry<String, ConfigValue> e : merged.getConfig(ROOT).entrySet()) {
+            ConfigOrigin o = e.getValue().origin();
+            if (o != null && o.resource() == null) {
+                origins.put(ROOT + "." + e.getKey(), where(o));
+            }
+        }
+        return origins;
     }
 
     private Config environmentOverrides() {

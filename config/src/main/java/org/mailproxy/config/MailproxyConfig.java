@@ -3,6 +3,7 @@ package org.mailproxy.config;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -10,6 +11,7 @@ import java.util.Optional;
  * so the rest of the code never re-checks it.
  *
  * @param source where it came from, for messages ("built-in defaults" when no file was read)
+ * @param origins for each setting path ({@code mailproxy.imap.listen}), {@code file:line: } where it was set
  */
 public record MailproxyConfig(
         String source,
@@ -20,10 +22,21 @@ public record MailproxyConfig(
         Optional<Path> trustedCaFile,
         LocalTls localTls,
         Duration shutdownGracePeriod,
-        List<Account> accounts) {
+        List<Account> accounts,
+        Map<String, String> origins) {
 
     public MailproxyConfig {
         accounts = List.copyOf(accounts);
+        origins = Map.copyOf(origins);
+    }
+
+    /**
+     * Names a setting for an error message, with where it was set: {@code mailproxy.conf:3: mailproxy.imap.listen}.
+     * Used for failures found only at run time, such as a listen port that is taken.
+     */
+    public String describe(String path) {
+        String origin = origins.get(path);
+        return (origin == null ? "" : origin) + path;
     }
 
     /**

@@ -23,6 +23,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.security.KeyStore;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
@@ -42,7 +43,48 @@ public final class SelfSignedCertificate {
     private SelfSignedCertificate() {
     }
 
+    /** Writes a new certificate and its private key as PEM files (key owner-only). */
     public static void generate(List<String> hostnames, Path certFile, Path keyFile) throws IOException {
+        Generated g = create(hostnames);
+        Files.createDirectories(certFile.toAbsolutePath().getParent());
+        Files.createDirectories(keyFile.toAbsolutePath().getParent());
+        writeOwnerOnly(keyFile, pem("PRIVATE KEY", g.keyPair.getPrivate().getEncoded()));
+        Files.writeString(certFile, g.certificatePem(), StandardCharsets.US_ASCII);
+    }
+
+    /**
+     * Writes a new certificate and key as a PKCS#12 key store (owner-only) and the certificate alone as PEM, for
+     * servers that take a key store (the demo's embedded upstream, test servers); the PEM is what clients trust.
+     */
+    public static void generateKeyStore(List<String> hostnames, Path p12File, char[] password, Path certFile) throws IOException {
+        Generated g = create(hostnames);
+        try {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            ks.setKeyEntry("server", g.keyPair.getPrivate(), password, new java.security.cert.Certificate[]{g.certificate});
+            Files.createDirectories(p12File.toAbsolutePath().getParent());
+            Files.deleteIfExists(p12File);
+            createOwnerOnly(p12File);
+            try (var out = Files.newOutputStream(p12File)) {
+                ks.store(out, password);
+            }
+            Files.writeString(certFile, g.certificatePem(), StandardCharsets.US_ASCII);
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot write the key store: " + e.getMessage(), e);
+        }
+    }
+
+    private record Generated(KeyPair keyPair, X509Certificate certificate) {
+        String certificatePem() {
+            try {
+                return pem("CERTIFICATE", certificate.getEncoded());
+            } catch (java.security.cert.CertificateEncodingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    private static Generated create(List<String> hostnames) throws IOException {
         try {
             KeyPairGenerator kpg = KeyPairGenerator.getInstance("EC");
             kpg.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
@@ -61,10 +103,7 @@ public final class SelfSignedCertificate {
             b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
             X509Certificate cert = new JcaX509CertificateConverter()
                     .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(kp.getPrivate())));
-            Files.createDirectories(certFile.toAbsolutePath().getParent());
-            Files.createDirectories(keyFile.toAbsolutePath().getParent());
-            writeOwnerOnly(keyFile, pem("PRIVATE KEY", kp.getPrivate().getEncoded()));
-            Files.writeString(certFile, pem("CERTIFICATE", cert.getEncoded()), StandardCharsets.US_ASCII);
+            return new Generated(kp, cert);
         } catch (GeneralSecurityException | OperatorCreationException e) {
             throw new IOException("cannot generate the local certificate: " + e.getMessage(), e);
         }
@@ -93,11 +132,15 @@ public final class SelfSignedCertificate {
 
     private static void writeOwnerOnly(Path file, String content) throws IOException {
         Files.deleteIfExists(file);
+        createOwnerOnly(file);
+        Files.writeString(file, content, StandardCharsets.US_ASCII);
+    }
+
+    private static void createOwnerOnly(Path file) throws IOException {
         try {
             Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         } catch (UnsupportedOperationException e) {
             Files.createFile(file);
         }
-        Files.writeString(file, content, StandardCharsets.US_ASCII);
     }
 }
