@@ -72,7 +72,8 @@ public final class ConfigLoader {
     }
 
     private MailproxyConfig build(Config user, String sourceName) {
-        Config reference = ConfigFactory.parseResources(ConfigLoader.class.getClassLoader(), "reference.conf");
+        Config reference = ConfigFactory.parseResources(ConfigLoader.class.getClassLoader(), "reference.conf")
+                .resolveWith(ConfigFactory.systemProperties());
         rejectUnknownKeys(user, reference);
         Config merged;
         try {

@@ -1,0 +1,149 @@
+package org.mailproxy.config;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ConfigLoaderTest {
+
+    private static final String ONE_ACCOUNT = """
+            mailproxy {
+              data-dir = "/tmp/mp-test"
+              accounts = [ { email = "alice@example.com", login = "alice",
+                             imap.upstream = "imaps://imap.example.com:993",
+                             smtp.upstream = "smtp+starttls://smtp.example.com" } ]
+            }
+            """;
+
+    @TempDir
+    Path dir;
+
+    private final ConfigLoader loader = new ConfigLoader(Map.of());
+
+    @Test
+    void readsFileAndFillsDefaultsFromReference() throws Exception {
+        Path file = write(ONE_ACCOUNT);
+        MailproxyConfig c = loader.load(file);
+        assertThat(c.dataDir()).isEqualTo(Path.of("/tmp/mp-test"));
+        assertThat(c.imap().listen()).isEqualTo(new ListenAddress("127.0.0.1", 1143));
+        assertThat(c.smtp().listen()).isEqualTo(new ListenAddress("127.0.0.1", 1025));
+        assertThat(c.metricsListen()).contains(new ListenAddress("127.0.0.1", 9464));
+        assertThat(c.localTls().mode()).isEqualTo(LocalTls.Mode.STARTTLS);
+        assertThat(c.imap().limits().maxNonSyncLiteral()).isEqualTo(4096);
+        assertThat(c.imap().clientIdleTimeout()).isEqualTo(Duration.ofMinutes(31));
+        Account a = c.accounts().get(0);
+        assertThat(a.login()).isEqualTo("alice");
+        assertThat(a.imapUpstream()).isEqualTo(new UpstreamEndpoint(UpstreamEndpoint.Protocol.IMAP,
+                UpstreamEndpoint.TlsMode.IMPLICIT, "imap.example.com", 993));
+        assertThat(a.smtpUpstream()).isEqualTo(new UpstreamEndpoint(UpstreamEndpoint.Protocol.SMTP,
+                UpstreamEndpoint.TlsMode.STARTTLS, "smtp.example.com", 587));
+    }
+
+    @Test
+    void loginDefaultsToEmailAndOneAccountTakesEveryLogin() throws Exception {
+        MailproxyConfig c = loader.load(write(ONE_ACCOUNT.replace("login = \"alice\",", "")));
+        assertThat(c.accounts().get(0).login()).isEqualTo("alice@example.com");
+        assertThat(c.accountForLogin("someone-else")).contains(c.accounts().get(0));
+    }
+
+    @Test
+    void severalAccountsAreSelectedByLoginOrEmail() {
+        MailproxyConfig c = loader.loadString("""
+                mailproxy.accounts = [
+                  { email = "a@x.test", login = "a", imap.upstream = "imaps://x.test", smtp.upstream = "smtps://x.test" },
+                  { email = "b@y.test", imap.upstream = "imaps://y.test", smtp.upstream = "smtps://y.test" } ]
+                """, "test.conf");
+        assertThat(c.accountForLogin("A")).map(Account::email).contains("a@x.test");
+        assertThat(c.accountForLogin("b@y.test")).map(Account::email).contains("b@y.test");
+        assertThat(c.accountForLogin("nobody")).isEmpty();
+    }
+
+    @Test
+    void unknownKeyNamesFileLineAndKeyWithSuggestion() throws Exception {
+        Path file = write("mailproxy {\n  imap {\n    lisen = \"127.0.0.1:1\"\n  }\n}\n");
+        assertThatThrownBy(() -> loader.load(file)).isInstanceOf(ConfigError.class)
+                .hasMessage("mailproxy.conf:3: mailproxy.imap.lisen: unknown setting (did you mean \"listen\"?)");
+    }
+
+    @Test
+    void unknownTopLevelAndAccountKeysAreRefused() throws Exception {
+        assertThatThrownBy(() -> loader.load(write("proxy.imap.listen = \"x\"\n")))
+                .hasMessageStartingWith("mailproxy.conf:1: proxy: unknown setting");
+        assertThatThrownBy(() -> loader.load(write(ONE_ACCOUNT.replace("login = \"alice\",", "pasword = \"x\","))))
+                .hasMessage("mailproxy.conf:3: mailproxy.accounts[0].pasword: unknown setting");
+    }
+
+    @Test
+    void badUpstreamUrlNamesLineAndKey() throws Exception {
+        Path file = write(ONE_ACCOUNT.replace("imaps://imap.example.com:993", "imap://imap.example.com"));
+        assertThatThrownBy(() -> loader.load(file)).isInstanceOf(ConfigError.class)
+                .hasMessageStartingWith("mailproxy.conf:4: mailproxy.accounts[0].imap.upstream: \"imap://\" would send")
+                .hasMessageContaining("imaps://");
+        assertThatThrownBy(() -> loader.load(write(ONE_ACCOUNT.replace("smtp+starttls://", "imaps://"))))
+                .hasMessageContaining("mailproxy.accounts[0].smtp.upstream").hasMessageContaining("expected SMTP");
+    }
+
+    @Test
+    void missingRequiredAccountKey() throws Exception {
+        Path file = write(ONE_ACCOUNT.replace("smtp.upstream = \"smtp+starttls://smtp.example.com\"", ""));
+        assertThatThrownBy(() -> loader.load(file)).hasMessage("mailproxy.conf:3: mailproxy.accounts[0].smtp.upstream: missing (required)");
+    }
+
+    @Test
+    void missingFilesAreNamed() throws Exception {
+        assertThatThrownBy(() -> loader.load(dir.resolve("nope.conf"))).hasMessageContaining("nope.conf: no such configuration file");
+        Path file = write("mailproxy.tls.trusted-ca-file = \"/does/not/exist.pem\"\n");
+        assertThatThrownBy(() -> loader.load(file))
+                .hasMessage("mailproxy.conf:1: mailproxy.tls.trusted-ca-file: file /does/not/exist.pem does not exist or cannot be read");
+    }
+
+    @Test
+    void badValuesNameTheirKey() throws Exception {
+        assertThatThrownBy(() -> loader.load(write("mailproxy.imap.listen = \"127.0.0.1:99999\"\n")))
+                .hasMessage("mailproxy.conf:1: mailproxy.imap.listen: port 99999 is out of range");
+        assertThatThrownBy(() -> loader.load(write("mailproxy.local-tls.mode = \"sometimes\"\n")))
+                .hasMessageContaining("mailproxy.conf:1: mailproxy.local-tls.mode: \"sometimes\" is not one of");
+        assertThatThrownBy(() -> loader.load(write("mailproxy {\n smtp.timeouts.client-idle = banana\n}\n")))
+                .hasMessageStartingWith("mailproxy.conf:2: mailproxy.smtp.timeouts.client-idle:");
+        assertThatThrownBy(() -> loader.load(write("mailproxy { imap { \n")))
+                .isInstanceOf(ConfigError.class).hasMessageStartingWith("mailproxy.conf:");
+    }
+
+    @Test
+    void environmentOverridesTheTypesafeWay() throws Exception {
+        Path file = write(ONE_ACCOUNT);
+        MailproxyConfig c = new ConfigLoader(Map.of(
+                "CONFIG_FORCE_mailproxy_imap_listen", "127.0.0.1:2143",
+                "CONFIG_FORCE_mailproxy_metrics_listen", "off",
+                "CONFIG_FORCE_mailproxy_local__tls_mode", "implicit")).load(file);
+        assertThat(c.imap().listen().port()).isEqualTo(2143);
+        assertThat(c.metricsListen()).isEmpty();
+        assertThat(c.localTls().mode()).isEqualTo(LocalTls.Mode.IMPLICIT);
+    }
+
+    @Test
+    void describeNamesWhereASettingWasMade() throws Exception {
+        MailproxyConfig c = loader.load(write("mailproxy {\n  smtp.listen = \"127.0.0.1:2525\"\n}\n"));
+        assertThat(c.describe("mailproxy.smtp.listen")).isEqualTo("mailproxy.conf:2: mailproxy.smtp.listen");
+        assertThat(c.describe("mailproxy.imap.listen")).isEqualTo("mailproxy.imap.listen");
+    }
+
+    @Test
+    void envNameMapping() {
+        assertThat(ConfigLoader.envNameToPath("mailproxy_local__tls_mode")).isEqualTo("mailproxy.local-tls.mode");
+        assertThat(ConfigLoader.envNameToPath("a___b")).isEqualTo("a_b");
+    }
+
+    private Path write(String text) throws Exception {
+        Path file = dir.resolve("mailproxy.conf");
+        Files.writeString(file, text);
+        return file;
+    }
+}
