@@ -1,0 +1,276 @@
+package org.mailproxy.app;
+
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.mailproxy.config.ConfigError;
+import org.mailproxy.config.ListenAddress;
+import org.mailproxy.config.LocalTls.Mode;
+import org.mailproxy.config.MailproxyConfig;
+import org.mailproxy.core.net.EventLoops;
+import org.mailproxy.core.net.ProxyContext;
+import org.mailproxy.core.net.ProxyService;
+import org.mailproxy.core.tls.LocalTls;
+import org.mailproxy.core.tls.UpstreamTls;
+import org.mailproxy.imap.ImapProxy;
+import org.mailproxy.smtp.SmtpProxy;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+
+/**
+ * The running proxy: the IMAP and SMTP listeners and the metrics endpoint, built from one validated configuration.
+ *
+ * <p>Starting refuses, with one message naming file, line and key, what would make the daemon unsafe or useless:
+ * a listen address beyond loopback (SECURITY.md 22; binding wider needs local authentication first), a taken port,
+ * a data directory others can read (SECURITY.md 23). Stopping is what SIGTERM does: stop accepting everywhere,
+ * let SMTP transactions in flight finish within {@code mailproxy.shutdown.grace-period}, close IMAP sessions, then
+ * shut the event loops down.
+ */
+public final class Daemon implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
+
+    private final MailproxyConfig config;
+    private final ProxyContext context;
+    private final PrometheusMeterRegistry registry;
+    private final ProxyService imap;
+    private final ProxyService smtp;
+    private final Optional<ProxyService> metrics;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private boolean stopping;
+
+    private Daemon(MailproxyConfig config, ProxyContext context, PrometheusMeterRegistry registry,
+                   ProxyService imap, ProxyService smtp, Optional<ProxyService> metrics) {
+        this.config = config;
+        this.context = context;
+        this.registry = registry;
+        this.imap = imap;
+        this.smtp = smtp;
+        this.metrics = metrics;
+    }
+
+    /** Starts the daemon with the IMAP and SMTP relays. */
+    public static Daemon start(MailproxyConfig config) {
+        return start(config, ImapProxy::new, SmtpProxy::new);
+    }
+
+    /**
+     * Starts the daemon with the given listeners (tests use this to exercise start-up and shutdown without a
+     * relay). Throws {@link ConfigError} for anything the user has to fix; nothing is left listening then.
+     */
+    static Daemon start(MailproxyConfig config, Function<ProxyContext, ProxyService> imapFactory,
+                        Function<ProxyContext, ProxyService> smtpFactory) {
+        requireLoopback(config, "mailproxy.imap.listen", config.imap().listen());
+        requireLoopback(config, "mailproxy.smtp.listen", config.smtp().listen());
+        config.metricsListen().ifPresent(l -> requireLoopback(config, "mailproxy.metrics.listen", l));
+        Path dataDir = DataDirectory.prepare(config);
+
+        UpstreamTls upstreamTls;
+        try {
+            upstreamTls = UpstreamTls.create(config.trustedCaFile());
+        } catch (IllegalStateException e) {
+            throw new ConfigError(config.describe("mailproxy.tls.trusted-ca-file") + ": " + e.getMessage(), e);
+        }
+        LocalTls localTls = localTls(config, dataDir);
+
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+
+        EventLoops loops = new EventLoops(workerThreads());
+        ProxyContext context = new ProxyContext(config, loops, upstreamTls, localTls, registry);
+        List<ProxyService> started = new ArrayList<>();
+        try {
+            ProxyService imap = imapFactory.apply(context);
+            ProxyService smtp = smtpFactory.apply(context);
+            Optional<ProxyService> metrics = config.metricsListen().map(l -> new MetricsServer(l, registry));
+            listen(config, "mailproxy.imap.listen", config.imap().listen(), imap, started);
+            listen(config, "mailproxy.smtp.listen", config.smtp().listen(), smtp, started);
+            if (metrics.isPresent()) {
+                listen(config, "mailproxy.metrics.listen", config.metricsListen().get(), metrics.get(), started);
+            }
+            Daemon daemon = new Daemon(config, context, registry, imap, smtp, metrics);
+            LOG.info("mailproxy ready: imap {}, smtp {}, metrics {}, {} account(s), data in {}",
+                    address(imap.boundAddress()), address(smtp.boundAddress()),
+                    metrics.map(m -> "http://" + address(m.boundAddress()) + "/metrics").orElse("off"),
+                    config.accounts().size(), dataDir);
+            return daemon;
+        } catch (RuntimeException e) {
+            for (ProxyService s : started) {
+                s.stopAccepting();
+                s.drainAndClose(Duration.ZERO);
+            }
+            loops.shutdown(Duration.ofSeconds(2));
+            registry.close();
+            throw e;
+        }
+    }
+
+    private static void requireLoopback(MailproxyConfig config, String key, ListenAddress listen) {
+        if (!listen.isLoopback()) {
+            throw new ConfigError(config.describe(key) + ": " + listen + " is not a loopback address; mailproxy "
+                    + "listens only on this machine (127.0.0.1, ::1 or localhost) until it can authenticate local clients");
+        }
+    }
+
+    private static LocalTls localTls(MailproxyConfig config, Path dataDir) {
+        boolean generated = config.localTls().mode() != Mode.OFF
+                && (config.localTls().certFile().isEmpty() || config.localTls().keyFile().isEmpty());
+        Path tlsDir = dataDir.resolve("tls");
+        try {
+            if (generated && !Files.exists(tlsDir)) {
+                DataDirectory.createOwnerOnly(tlsDir);
+            }
+            LocalTls tls = LocalTls.create(config.localTls(), dataDir);
+            if (generated) {
+                // The certificate itself is public, but the data directory stays owner-only throughout (SECURITY.md 23).
+                DataDirectory.restrict(tlsDir.resolve("local-cert.pem"));
+            }
+            return tls;
+        } catch (IllegalStateException | IOException e) {
+            String key = generated ? "mailproxy.data-dir" : "mailproxy.local-tls.cert-file";
+            throw new ConfigError(config.describe(key) + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void listen(MailproxyConfig config, String key, ListenAddress listen, ProxyService service,
+                               List<ProxyService> started) {
+        try {
+            service.start();
+            started.add(service);
+        } catch (IOException e) {
+            if (isAddressInUse(e)) {
+                throw new ConfigError(config.describe(key) + ": " + listen + " is already in use", e);
+            }
+            throw new ConfigError(config.describe(key) + ": cannot listen on " + listen + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean isAddressInUse(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof BindException
+                    || t.getMessage() != null && t.getMessage().toLowerCase().contains("address already in use")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Two to four I/O threads: a personal proxy needs few, and the machine is shared with the mail client. */
+    static int workerThreads() {
+        return Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
+    }
+
+    private static String address(InetSocketAddress a) {
+        String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
+    }
+
+    public MailproxyConfig config() {
+        return config;
+    }
+
+    public ProxyContext context() {
+        return context;
+    }
+
+    public InetSocketAddress imapAddress() {
+        return imap.boundAddress();
+    }
+
+    public InetSocketAddress smtpAddress() {
+        return smtp.boundAddress();
+    }
+
+    public Optional<InetSocketAddress> metricsAddress() {
+        return metrics.map(ProxyService::boundAddress);
+    }
+
+    /** The Prometheus text the metrics endpoint serves. */
+    String scrape() {
+        return registry.scrape();
+    }
+
+    /**
+     * Stops the daemon the way SIGTERM does and returns when everything is closed. Safe to call more than once and
+     * from a shutdown hook; later calls wait for the first.
+     */
+    public void stop() {
+        synchronized (this) {
+            if (stopping) {
+                awaitStopped();
+                return;
+            }
+            stopping = true;
+        }
+        Duration grace = config.shutdownGracePeriod();
+        try {
+            LOG.info("mailproxy stopping: {} imap and {} smtp session(s) open, waiting up to {}s for SMTP transactions",
+                    imap.activeSessions(), smtp.activeSessions(), grace.toSeconds());
+            imap.stopAccepting();
+            smtp.stopAccepting();
+            metrics.ifPresent(ProxyService::stopAccepting);
+            CompletableFuture<Void> drained = CompletableFuture.allOf(
+                    smtp.drainAndClose(grace).toCompletableFuture(),
+                    imap.drainAndClose(grace).toCompletableFuture());
+            try {
+                // The services bound their own wait by the grace period; this only guards against one that hangs.
+                drained.get(grace.toMillis() + 5_000, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                LOG.warn("sessions still open {}s after the grace period; closing anyway", 5);
+            } catch (ExecutionException e) {
+                LOG.warn("closing sessions failed: {}", e.getCause().toString());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            metrics.ifPresent(m -> m.drainAndClose(Duration.ZERO));
+            context.loops().shutdown(Duration.ofSeconds(5));
+            registry.close();
+            LOG.info("mailproxy stopped");
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    /** Blocks until {@link #stop()} has finished. */
+    public void awaitStopped() {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                stopped.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+}

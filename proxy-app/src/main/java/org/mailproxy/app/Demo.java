@@ -1,0 +1,202 @@
+package org.mailproxy.app;
+
+import jakarta.mail.MessagingException;
+import jakarta.mail.Session;
+import jakarta.mail.internet.InternetAddress;
+import jakarta.mail.internet.MimeMessage;
+import org.mailproxy.config.ConfigLoader;
+import org.mailproxy.config.MailproxyConfig;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Date;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * {@code mailproxy demo} without a provider: an {@link EmbeddedUpstream} with two users plays the provider, and a
+ * {@link Daemon} configured in code sits in front of it exactly as it would in front of a real one (upstream TLS
+ * verified against the demo's certificate, STARTTLS towards the local client).
+ *
+ * <p>Layout under the demo directory: {@code upstream/} holds the embedded server's key store and certificate,
+ * {@code data/} is the proxy's data directory (owner-only, like a real one).
+ */
+public final class Demo implements AutoCloseable {
+
+    /** A demo user: address (also the login) and password. */
+    public record User(String address, String password) {
+    }
+
+    /** Where the demo lives and which local ports it listens on (0: any free port). */
+    public record Options(Path directory, int imapPort, int smtpPort, int metricsPort) {
+    }
+
+    public static final List<User> USERS = List.of(
+            new User("alice@demo.test", "alice-demo-password"),
+            new User("bob@demo.test", "bob-demo-password"));
+
+    private final EmbeddedUpstream upstream;
+    private final Daemon daemon;
+
+    private Demo(EmbeddedUpstream upstream, Daemon daemon) {
+        this.upstream = upstream;
+        this.daemon = daemon;
+    }
+
+    /** Starts the embedded upstream, seeds alice's INBOX and starts the proxy in front of it. */
+    public static Demo start(Options options) throws IOException {
+        Path dir = options.directory().toAbsolutePath();
+        if (!Files.exists(dir)) {
+            DataDirectory.createOwnerOnly(dir);
+        }
+        Map<String, String> passwords = new LinkedHashMap<>();
+        USERS.forEach(u -> passwords.put(u.address(), u.password()));
+        EmbeddedUpstream upstream = EmbeddedUpstream.start(dir.resolve("upstream"), passwords);
+        try {
+            seed(upstream);
+            MailproxyConfig config = new ConfigLoader().loadString(hocon(options, dir.resolve("data"), upstream), "demo");
+            return new Demo(upstream, Daemon.start(config));
+        } catch (RuntimeException e) {
+            upstream.close();
+            throw e;
+        }
+    }
+
+    static String hocon(Options options, Path dataDir, EmbeddedUpstream upstream) {
+        StringBuilder accounts = new StringBuilder();
+        for (User u : USERS) {
+            accounts.append("    { email = ").append(quote(u.address()))
+                    .append(", imap.upstream = ").append(quote(upstream.imapUrl()))
+                    .append(", smtp.upstream = ").append(quote(upstream.smtpUrl())).append(" }\n");
+        }
+        return "mailproxy {\n"
+                + "  data-dir = " + quote(dataDir.toString()) + "\n"
+                + "  imap.listen = " + quote("127.0.0.1:" + options.imapPort()) + "\n"
+                + "  smtp.listen = " + quote("127.0.0.1:" + options.smtpPort()) + "\n"
+                + "  metrics.listen = " + quote(options.metricsPort() < 0 ? "off" : "127.0.0.1:" + options.metricsPort()) + "\n"
+                + "  tls.trusted-ca-file = " + quote(upstream.caCertificate().toString()) + "\n"
+                + "  local-tls.mode = starttls\n"
+                + "  shutdown.grace-period = 5s\n"
+                + "  accounts = [\n" + accounts + "  ]\n"
+                + "}\n";
+    }
+
+    /** A HOCON quoted string (JSON rules). */
+    static String quote(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                default -> {
+                    if (c < 0x20) {
+                        b.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.append('"').toString();
+    }
+
+    private static void seed(EmbeddedUpstream upstream) {
+        Session session = Session.getInstance(new Properties());
+        String alice = USERS.get(0).address();
+        String bob = USERS.get(1).address();
+        String[][] messages = {
+                {bob, "Welcome to the mailproxy demo",
+                        "Hello Alice,\r\n\r\nthis message was read from the embedded provider through mailproxy.\r\n"},
+                {bob, "Lunch on Friday?",
+                        "Shall we try the new place by the river?\r\n\r\nBob\r\n"},
+                {"news@demo.test", "Demo newsletter",
+                        "Nothing to read here: the demo seeds three messages into Alice's inbox.\r\n"}};
+        Instant when = Instant.now().minusSeconds(3600);
+        try {
+            for (String[] m : messages) {
+                MimeMessage message = new MimeMessage(session);
+                message.setFrom(new InternetAddress(m[0]));
+                message.setRecipients(MimeMessage.RecipientType.TO, alice);
+                message.setSubject(m[1], "UTF-8");
+                message.setText(m[2], "UTF-8");
+                message.setSentDate(Date.from(when));
+                when = when.plusSeconds(600);
+                message.saveChanges();
+                upstream.user(alice).deliver(message);
+            }
+        } catch (MessagingException e) {
+            throw new IllegalStateException("cannot seed the demo mailbox: " + e.getMessage(), e);
+        }
+    }
+
+    public InetSocketAddress imapAddress() {
+        return daemon.imapAddress();
+    }
+
+    public InetSocketAddress smtpAddress() {
+        return daemon.smtpAddress();
+    }
+
+    public Optional<InetSocketAddress> metricsAddress() {
+        return daemon.metricsAddress();
+    }
+
+    public EmbeddedUpstream upstream() {
+        return upstream;
+    }
+
+    public Daemon daemon() {
+        return daemon;
+    }
+
+    /** The proxy's local certificate, which the mail client is asked to accept once. */
+    public Optional<Path> localCertificate() {
+        return daemon.context().localTls().certificateFile();
+    }
+
+    /** What to type into Thunderbird, for both users. */
+    public String thunderbirdSettings() {
+        StringBuilder b = new StringBuilder();
+        b.append("mailproxy demo is running. An embedded mail server plays the provider (IMAPS on 127.0.0.1:")
+                .append(upstream.imapsPort()).append(", SMTPS on 127.0.0.1:").append(upstream.smtpsPort())
+                .append("); mailproxy sits in front of it.\n\n");
+        b.append("In Thunderbird: Account Settings > Account Actions > Add Mail Account. Enter the address and password,\n")
+                .append("choose \"Configure manually\" and fill in:\n");
+        for (User u : USERS) {
+            b.append('\n').append("  ").append(u.address()).append("   password: ").append(u.password()).append('\n');
+            b.append(serverLine("Incoming", "IMAP", imapAddress(), u));
+            b.append(serverLine("Outgoing", "SMTP", smtpAddress(), u));
+        }
+        b.append('\n');
+        localCertificate().ifPresent(c -> b.append("Thunderbird asks once to accept mailproxy's own certificate (")
+                .append(c).append("): confirm the security exception.\n"));
+        metricsAddress().ifPresent(m -> b.append("Metrics: http://127.0.0.1:").append(m.getPort()).append("/metrics\n"));
+        b.append("Stop the demo with Ctrl-C.\n");
+        return b.toString();
+    }
+
+    private static String serverLine(String direction, String protocol, InetSocketAddress address, User u) {
+        return String.format("    %-8s  %-4s  server 127.0.0.1  port %-5d  connection security STARTTLS  "
+                + "authentication Normal password  user name %s%n", direction, protocol, address.getPort(), u.address());
+    }
+
+    public void awaitStopped() {
+        daemon.awaitStopped();
+    }
+
+    /** Stops the proxy (as SIGTERM would), then the embedded upstream. */
+    @Override
+    public void close() {
+        try {
+            daemon.stop();
+        } finally {
+            upstream.close();
+        }
+    }
+}

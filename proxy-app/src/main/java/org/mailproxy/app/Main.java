@@ -1,0 +1,62 @@
+package org.mailproxy.app;
+
+import org.mailproxy.config.ConfigError;
+import picocli.CommandLine;
+
+import java.io.Console;
+import java.io.PrintWriter;
+import java.nio.charset.Charset;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * Entry point of {@code mailproxy}. Exit codes: 0 success, 1 a failure at run time (an upstream check failed, the
+ * daemon could not run), 2 a usage or configuration error. A configuration error prints only its one-line message
+ * (file, line, key); there is nothing a stack trace would add for the person fixing the file.
+ */
+public final class Main {
+
+    public static final int OK = 0;
+    public static final int FAILURE = 1;
+    public static final int USAGE = 2;
+
+    /** What a command needs from the process; tests pass their own. */
+    record Environment(Map<String, String> variables, String userHome, PrintWriter out, PrintWriter err,
+                       Supplier<Console> console) {
+
+        static Environment system() {
+            Charset cs = Charset.defaultCharset();
+            return new Environment(System.getenv(), System.getProperty("user.home"),
+                    new PrintWriter(new java.io.OutputStreamWriter(System.out, cs), true),
+                    new PrintWriter(new java.io.OutputStreamWriter(System.err, cs), true),
+                    System::console);
+        }
+    }
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        int code = run(args, Environment.system());
+        System.exit(code);
+    }
+
+    static int run(String[] args, Environment environment) {
+        CommandLine cl = new CommandLine(new MailproxyCommand(environment));
+        cl.setOut(environment.out());
+        cl.setErr(environment.err());
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof ConfigError) {
+                environment.err().println(e.getMessage());
+                return USAGE;
+            }
+            org.slf4j.LoggerFactory.getLogger(Main.class).debug("command failed", e);
+            environment.err().println("mailproxy: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
+            return FAILURE;
+        });
+        int code = cl.execute(args);
+        environment.out().flush();
+        environment.err().flush();
+        return code;
+    }
+}
