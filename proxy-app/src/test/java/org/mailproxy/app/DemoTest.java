@@ -1,0 +1,135 @@
+package org.mailproxy.app;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import jakarta.mail.Folder;
+import jakarta.mail.Message;
+import jakarta.mail.Session;
+import jakarta.mail.Store;
+import jakarta.mail.Transport;
+import jakarta.mail.internet.InternetAddress;
+import jakarta.mail.internet.MimeMessage;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The demo end to end with a real client (Angus Mail, STARTTLS as Thunderbird is told to use): read Alice's seeded
+ * INBOX through the proxy, send Alice to Bob through the proxy, read it back as Bob through the proxy. The logs of
+ * the whole run must not contain a password or a message body (SECURITY.md 24).
+ */
+@Disabled("waiting for the real IMAP and SMTP relays and probes (proxy-imap, proxy-smtp) in ~/.m2")
+class DemoTest {
+
+    @TempDir
+    Path tmp;
+
+    private Demo demo;
+    private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    private final Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+
+    @BeforeEach
+    void start() throws Exception {
+        logs.start();
+        root.addAppender(logs);
+        demo = Demo.start(new Demo.Options(tmp.resolve("demo"), 0, 0, 0));
+    }
+
+    @AfterEach
+    void stop() {
+        if (demo != null) {
+            demo.close();
+        }
+        root.detachAppender(logs);
+    }
+
+    private Session client() throws Exception {
+        return MailClients.startTls(demo.localCertificate().orElseThrow());
+    }
+
+    private List<String> subjects(Session session, Demo.User user) throws Exception {
+        try (Store store = session.getStore("imap")) {
+            store.connect("127.0.0.1", demo.imapAddress().getPort(), user.address(), user.password());
+            Folder inbox = store.getFolder("INBOX");
+            inbox.open(Folder.READ_ONLY);
+            try {
+                List<String> subjects = new java.util.ArrayList<>();
+                for (Message m : inbox.getMessages()) {
+                    subjects.add(m.getSubject());
+                    m.getContent();
+                }
+                return subjects;
+            } finally {
+                inbox.close();
+            }
+        }
+    }
+
+    @Test
+    void aliceReadsHerInboxAndWritesToBobThroughTheProxy() throws Exception {
+        Demo.User alice = Demo.USERS.get(0);
+        Demo.User bob = Demo.USERS.get(1);
+        Session session = client();
+        assertThat(subjects(session, alice)).containsExactly(
+                "Welcome to the mailproxy demo", "Lunch on Friday?", "Demo newsletter");
+
+        String subject = "demo " + UUID.randomUUID();
+        String body = "canary-body-" + UUID.randomUUID();
+        MimeMessage m = new MimeMessage(session);
+        m.setFrom(new InternetAddress(alice.address()));
+        m.setRecipients(Message.RecipientType.TO, bob.address());
+        m.setSubject(subject);
+        m.setText(body + "\r\n");
+        try (Transport t = session.getTransport("smtp")) {
+            t.connect("127.0.0.1", demo.smtpAddress().getPort(), alice.address(), alice.password());
+            t.sendMessage(m, m.getAllRecipients());
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> subjects(session, bob).contains(subject));
+
+        String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+                "http://127.0.0.1:" + demo.metricsAddress().orElseThrow().getPort() + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        assertThat(metrics).contains("mailproxy_sessions_total{protocol=\"imap\"}")
+                .contains("mailproxy_sessions_total{protocol=\"smtp\"}");
+
+        demo.close();
+        demo = null;
+        assertThat(logs.list).isNotEmpty().allSatisfy(e -> assertThat(e.getFormattedMessage())
+                .doesNotContain(alice.password()).doesNotContain(bob.password()).doesNotContain(body));
+        assertThat(logs.list).extracting(ILoggingEvent::getFormattedMessage)
+                .anyMatch(s -> s.startsWith("mailproxy ready"))
+                .anyMatch(s -> s.equals("mailproxy stopped"));
+    }
+
+    @Test
+    void theSettingsNameEverythingThunderbirdAsks() {
+        String s = demo.thunderbirdSettings();
+        int imap = demo.imapAddress().getPort();
+        int smtp = demo.smtpAddress().getPort();
+        for (Demo.User u : Demo.USERS) {
+            assertThat(s).contains(u.address() + "   password: " + u.password());
+        }
+        assertThat(s).contains("Incoming  IMAP  server 127.0.0.1  port " + imap)
+                .contains("Outgoing  SMTP  server 127.0.0.1  port " + smtp)
+                .contains("connection security STARTTLS")
+                .contains("authentication Normal password")
+                .contains("user name alice@demo.test")
+                .contains("Ctrl-C");
+    }
+}
