@@ -115,6 +115,10 @@ public final class Daemon implements AutoCloseable {
                     address(imap.boundAddress()), address(smtp.boundAddress()),
                     metrics.map(m -> "http://" + address(m.boundAddress()) + "/metrics").orElse("off"),
                     config.accounts().size(), dataDir);
+            if (config.accounts().isEmpty()) {
+                LOG.warn("no accounts in {}: every login will be refused until mailproxy.accounts lists one",
+                        config.source());
+            }
             return daemon;
         } catch (RuntimeException e) {
             for (ProxyService s : started) {
