@@ -1,0 +1,944 @@
+package org.mailproxy.smtp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import org.mailproxy.config.Account;
+import org.mailproxy.smtp.codec.DataEnd;
+import org.mailproxy.smtp.codec.DotStuffer;
+import org.mailproxy.smtp.codec.SmtpCommand;
+import org.mailproxy.smtp.codec.SmtpCommandDecoder;
+import org.mailproxy.smtp.codec.SmtpException;
+import org.mailproxy.smtp.codec.SmtpInputError;
+import org.mailproxy.smtp.codec.SmtpReplies;
+import org.mailproxy.smtp.codec.SmtpReply;
+import org.mailproxy.smtp.codec.SmtpRequest;
+import org.mailproxy.smtp.transform.Envelope;
+import org.mailproxy.smtp.transform.MessageStream;
+import org.mailproxy.smtp.upstream.UpstreamFailure;
+import org.mailproxy.smtp.upstream.UpstreamLink;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.net.ssl.SSLException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * One client connection and its upstream: the RFC 6409 submission dialogue in front of the provider. The last
+ * handler of the client pipeline; it also listens to the {@link UpstreamLink}. Both channels run on the client's
+ * event loop, so nothing here is shared between threads.
+ *
+ * <p>The session answers EHLO, HELO, STARTTLS, HELP and QUIT itself and relays the rest one command at a time,
+ * so every upstream reply (per recipient, with enhanced codes) reaches the client in order. Commands the client
+ * pipelines (RFC 2920) wait in a queue; the client is read again only when the queue is empty, the state wants
+ * input and the other side can take more (backpressure). All state changes go through {@link #moveTo}.
+ */
+final class SmtpSession extends ChannelInboundHandlerAdapter implements UpstreamLink.Listener {
+
+    private static final Logger log = LoggerFactory.getLogger(SmtpSession.class);
+    private static final Pattern SIZE_PARAM = Pattern.compile("(?i)(?:^|\\s)SIZE=(\\d{1,18})(?:\\s|$)");
+    private static final List<String> MECHANISMS = List.of("PLAIN", "LOGIN", "XOAUTH2");
+
+    enum State {
+        /** Connected; in single-account mode the upstream is being set up before the greeting. */
+        STARTING,
+        /** Waiting for (or working through queued) commands. */
+        READY,
+        /** AUTH named an account; its upstream is being set up. */
+        UPSTREAM_CONNECTING,
+        /** A relayed command awaits the upstream's reply. */
+        AWAIT_REPLY,
+        /** An AUTH step awaits the upstream's reply. */
+        AUTH_UPSTREAM,
+        /** A 334 challenge went to the client; its response line comes next. */
+        AUTH_CLIENT,
+        /** Local STARTTLS handshake. */
+        TLS_HANDSHAKE,
+        /** DATA went upstream; waiting for its 354. */
+        DATA_STARTING,
+        /** Message content flows through the transform to the upstream. */
+        DATA,
+        /** The message failed (refused, upstream gone): reading the rest of it, sending nothing. */
+        DATA_DISCARD,
+        /** The terminator went upstream; waiting for the final reply. */
+        DATA_ENDING,
+        CLOSED
+    }
+
+    /** What an AWAIT_REPLY reply answers. */
+    private enum Awaiting { MAIL, RCPT, RSET, RSET_BEFORE_EHLO, OTHER }
+
+    private final SessionSettings settings;
+    private final SmtpCommandDecoder decoder;
+    private final String id;
+    private final ArrayDeque<Object> pending = new ArrayDeque<>();
+    private ChannelHandlerContext ctx;
+    private Channel client;
+    private State state = State.STARTING;
+    private boolean driving;
+    private boolean tlsActive;
+    private boolean authenticated;
+    private boolean draining;
+    private boolean upstreamNeedsFlush;
+    private String closeReason = "client disconnected";
+    private int messages;
+
+    private UpstreamLink upstream;
+    private Account account;
+    private String upstreamGone;
+
+    private SmtpRequest authCommand;
+    private boolean authLocal;
+    private final List<String> authReplay = new ArrayList<>(2);
+
+    private Awaiting awaiting;
+    private String awaitingArgument;
+    private boolean inTransaction;
+    private String reversePath;
+    private final List<String> recipients = new ArrayList<>();
+    private MessageStream message;
+    private DotStuffer stuffer;
+    private SmtpReply dataFailure;
+
+    SmtpSession(SessionSettings settings, SmtpCommandDecoder decoder, String id) {
+        this.settings = settings;
+        this.decoder = decoder;
+        this.id = id;
+    }
+
+    String id() {
+        return id;
+    }
+
+    Channel channel() {
+        return client;
+    }
+
+    // ---------------------------------------------------------------- state
+
+    /** The one place the state changes. Entering READY checks a pending shutdown, then reads if input is wanted. */
+    private void moveTo(State next) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        if (log.isTraceEnabled()) {
+            log.trace("{} {} -> {}", id, state, next);
+        }
+        state = next;
+        if (next == State.READY && draining && !busy()) {
+            closeWith(SmtpReplies.shuttingDown(), "shutdown");
+            return;
+        }
+        if (next == State.READY || next == State.AUTH_CLIENT) {
+            drive();
+        }
+        maybeRead();
+    }
+
+    /** In a transaction (MAIL accepted up to the final reply of DATA): shutdown waits for it (RFC 6409 keeps mail). */
+    private boolean busy() {
+        return inTransaction || state == State.DATA_STARTING || state == State.DATA || state == State.DATA_DISCARD
+                || state == State.DATA_ENDING || state == State.AWAIT_REPLY && awaiting == Awaiting.MAIL;
+    }
+
+    private void maybeRead() {
+        if (client == null || !client.isActive() || decoder.isPaused() || !client.isWritable()) {
+            return;
+        }
+        boolean want = switch (state) {
+            case READY, AUTH_CLIENT -> pending.isEmpty();
+            case DATA -> upstream == null || upstream.isWritable();
+            case DATA_DISCARD -> true;
+            default -> false;
+        };
+        if (want) {
+            client.read();
+        }
+    }
+
+    // ---------------------------------------------------------------- client channel events
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        this.client = ctx.channel();
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        settings.metrics().sessionOpened();
+        settings.registry().opened(this);
+        log.info("{} open from {}", id, client.remoteAddress());
+        SslHandler ssl = client.pipeline().get(SslHandler.class);
+        if (ssl != null) {
+            tlsActive = true;
+            // The handshake needs reads before the session wants any (auto-read is off).
+            client.read();
+        }
+        List<Account> accounts = settings.config().accounts();
+        if (accounts.size() == 1) {
+            connectUpstream(accounts.get(0), this::greet);
+        } else {
+            greet();
+        }
+        ctx.fireChannelActive();
+    }
+
+    private void greet() {
+        reply(SmtpReplies.greeting());
+        moveTo(State.READY);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof ByteBuf content) {
+            onContent(content);
+        } else if (msg instanceof DataEnd end) {
+            onDataEnd(end);
+        } else if (msg == SmtpInputError.HTTP_REQUEST) {
+            settings.metrics().protocolError();
+            closeNow("HTTP request on the SMTP port (SECURITY.md 16)");
+        } else if (msg instanceof SmtpRequest || msg instanceof SmtpInputError) {
+            pending.add(msg);
+            drive();
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (upstreamNeedsFlush && upstream != null) {
+            upstreamNeedsFlush = false;
+            upstream.flush();
+        }
+        maybeRead();
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        maybeRead();
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            // Only while we wait for the client; while the upstream works, its own deadline applies.
+            if (state == State.READY || state == State.AUTH_CLIENT || state == State.DATA || state == State.DATA_DISCARD
+                    || state == State.STARTING) {
+                closeWith(SmtpReplies.clientIdle(), "client idle");
+            }
+        } else if (evt instanceof SslHandshakeCompletionEvent hs && !hs.isSuccess()) {
+            settings.metrics().clientTlsFailure();
+            closeNow("client TLS handshake failed");
+        }
+        ReferenceCountUtil.release(evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof DecoderException && cause.getCause() instanceof SSLException || cause instanceof SSLException) {
+            settings.metrics().clientTlsFailure();
+            closeNow("client TLS failed");
+            return;
+        }
+        if (cause instanceof java.io.IOException) {
+            closeNow("client connection error (" + cause.getClass().getSimpleName() + ")");
+            return;
+        }
+        log.warn("{} unexpected failure in state {}", id, state, cause);
+        closeWith(SmtpReplies.internalError(), "internal error");
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        State was = state;
+        state = State.CLOSED;
+        if (message != null) {
+            message.abort();
+            message = null;
+        }
+        if (upstream != null) {
+            // Mid-DATA the upstream connection is dropped without the terminator: nothing is delivered.
+            if (was == State.DATA || was == State.DATA_STARTING || was == State.DATA_DISCARD || was == State.DATA_ENDING) {
+                upstream.abort();
+            } else {
+                upstream.quit();
+            }
+            upstream = null;
+        }
+        pending.clear();
+        settings.metrics().sessionClosed();
+        settings.registry().closed(this);
+        log.info("{} closed ({}), {} message(s) sent", id, closeReason, messages);
+        ctx.fireChannelInactive();
+    }
+
+    // ---------------------------------------------------------------- commands
+
+    /** Works through queued commands while the state accepts one. Guarded against re-entry from the decoder. */
+    private void drive() {
+        if (driving) {
+            return;
+        }
+        driving = true;
+        try {
+            while ((state == State.READY || state == State.AUTH_CLIENT) && !pending.isEmpty()) {
+                Object next = pending.poll();
+                if (next instanceof SmtpInputError error) {
+                    inputError(error);
+                } else if (state == State.AUTH_CLIENT) {
+                    authResponse((SmtpRequest) next);
+                } else {
+                    command((SmtpRequest) next);
+                }
+            }
+        } finally {
+            driving = false;
+        }
+        maybeRead();
+    }
+
+    private void inputError(SmtpInputError error) {
+        settings.metrics().protocolError();
+        if (state == State.AUTH_CLIENT) {
+            // RFC 4954 4: a bad response line ends the exchange.
+            endAuthExchange();
+            if (!authLocal && usable()) {
+                upstream.command("*");
+                moveTo(State.AUTH_UPSTREAM);
+                return;
+            }
+            authLocal = false;
+        }
+        reply(error.reply());
+        moveTo(State.READY);
+    }
+
+    private void command(SmtpRequest r) {
+        SmtpCommand c = r.command();
+        if (c.equals(SmtpCommand.EHLO) || c.equals(SmtpCommand.HELO)) {
+            hello(r);
+        } else if (c.equals(SmtpCommand.STARTTLS)) {
+            startTls();
+        } else if (c.equals(SmtpCommand.AUTH)) {
+            auth(r);
+        } else if (c.equals(SmtpCommand.MAIL)) {
+            mail(r);
+        } else if (c.equals(SmtpCommand.RCPT)) {
+            rcpt(r);
+        } else if (c.equals(SmtpCommand.DATA)) {
+            data(r);
+        } else if (c.equals(SmtpCommand.RSET)) {
+            if (usable()) {
+                relay(r, Awaiting.RSET);
+            } else {
+                endTransaction();
+                reply(SmtpReplies.ok());
+            }
+        } else if (c.equals(SmtpCommand.NOOP)) {
+            if (usable()) {
+                relay(r, Awaiting.OTHER);
+            } else {
+                reply(SmtpReplies.ok());
+            }
+        } else if (c.equals(SmtpCommand.QUIT)) {
+            closeWith(SmtpReplies.bye(), "quit");
+        } else if (c.equals(SmtpCommand.HELP)) {
+            reply(SmtpReplies.help());
+        } else if (c.equals(SmtpCommand.VRFY) || c.equals(SmtpCommand.EXPN)) {
+            if (authenticated && requireUpstream()) {
+                relay(r, Awaiting.OTHER);
+            } else if (state != State.CLOSED) {
+                reply(SmtpReplies.vrfyUnavailable());
+            }
+        } else if (c.equals(SmtpCommand.BDAT)) {
+            // CHUNKING is not offered: its framing would bypass the DATA decoder.
+            reply(SmtpReplies.chunkingUnsupported());
+        } else if (!authenticated) {
+            reply(SmtpReplies.authRequired());
+        } else if (requireUpstream()) {
+            // An extension verb we do not know: commands are an open set and the upstream decides.
+            relay(r, Awaiting.OTHER);
+        }
+    }
+
+    private void hello(SmtpRequest r) {
+        boolean ehlo = r.command().equals(SmtpCommand.EHLO);
+        if (inTransaction && usable()) {
+            // RFC 5321 4.1.4: EHLO resets the transaction; the upstream must forget it too.
+            endTransaction();
+            awaitingArgument = ehlo ? "EHLO" : "HELO";
+            upstream.command("RSET");
+            awaiting = Awaiting.RSET_BEFORE_EHLO;
+            moveTo(State.AWAIT_REPLY);
+            return;
+        }
+        endTransaction();
+        reply(ehlo ? ehloReply() : SmtpReplies.helo());
+    }
+
+    private SmtpReply ehloReply() {
+        boolean smtpUtf8 = upstream != null && upstream.capabilities().has("SMTPUTF8");
+        return SmtpReplies.ehlo(maxMessageSize(), settings.localTls().offersStartTls() && !tlsActive, smtpUtf8);
+    }
+
+    private long maxMessageSize() {
+        long configured = settings.config().smtp().limits().maxMessageSize();
+        return upstream == null ? configured : upstream.capabilities().maxSize().orElse(configured);
+    }
+
+    private void startTls() {
+        if (!settings.localTls().offersStartTls()) {
+            reply(SmtpReplies.startTlsUnavailable());
+            decoder.resume();
+            return;
+        }
+        if (tlsActive) {
+            reply(SmtpReplies.tlsAlreadyActive());
+            decoder.resume();
+            return;
+        }
+        if (authenticated || inTransaction) {
+            reply(SmtpReplies.badSequence("STARTTLS must come before AUTH and MAIL"));
+            decoder.resume();
+            return;
+        }
+        if (decoder.hasBufferedInput() || !pending.isEmpty()) {
+            // CVE-2011-0411: what was sent with STARTTLS would be taken as if it came through TLS.
+            settings.metrics().protocolError();
+            closeNow("data pipelined after STARTTLS (SECURITY.md 10)");
+            return;
+        }
+        moveTo(State.TLS_HANDSHAKE);
+        ctx.writeAndFlush(SmtpReplies.readyForTls()).addListener(f -> {
+            if (!f.isSuccess() || state != State.TLS_HANDSHAKE) {
+                closeNow("client gone before TLS");
+                return;
+            }
+            SslHandler ssl = settings.localTls().newHandler(client.alloc());
+            client.pipeline().addFirst("tls", ssl);
+            ssl.handshakeFuture().addListener(h -> {
+                if (!h.isSuccess()) {
+                    return; // reported through userEventTriggered
+                }
+                // RFC 3207 4.2: knowledge from before TLS is discarded; the client says EHLO again.
+                tlsActive = true;
+                endTransaction();
+                decoder.resume();
+                moveTo(State.READY);
+            });
+            client.read();
+        });
+    }
+
+    // ---------------------------------------------------------------- AUTH (RFC 4954), credentials pass through
+
+    private void auth(SmtpRequest r) {
+        if (authenticated) {
+            reply(SmtpReplies.alreadyAuthenticated());
+            return;
+        }
+        if (inTransaction) {
+            reply(SmtpReplies.badSequence("AUTH is not allowed during a mail transaction"));
+            return;
+        }
+        String[] parts = r.parameters().trim().split(" +", 2);
+        String mechanism = parts[0].toUpperCase(Locale.ROOT);
+        if (mechanism.isEmpty()) {
+            reply(SmtpReplies.syntax("AUTH needs a mechanism"));
+            return;
+        }
+        endAuthExchange();
+        authCommand = r;
+        if (settings.config().accounts().size() == 1) {
+            // One account takes every login: the upstream is already there and decides.
+            if (requireUpstream()) {
+                upstream.command(r.toWire());
+                moveTo(State.AUTH_UPSTREAM);
+            }
+            return;
+        }
+        if (!MECHANISMS.contains(mechanism)) {
+            reply(SmtpReplies.mechanismUnsupported());
+            return;
+        }
+        if (parts.length > 1) {
+            selectAccount(loginFrom(mechanism, parts[1]));
+            return;
+        }
+        // The login that selects the account is in the first response: ask for it ourselves.
+        authLocal = true;
+        reply(mechanism.equals("LOGIN") ? SmtpReplies.loginUsernameChallenge() : SmtpReplies.emptyChallenge());
+        moveTo(State.AUTH_CLIENT);
+    }
+
+    private void authResponse(SmtpRequest line) {
+        if (authLocal) {
+            authLocal = false;
+            if (line.line().equals("*")) {
+                endAuthExchange();
+                reply(SmtpReplies.authCancelled());
+                moveTo(State.READY);
+                return;
+            }
+            authReplay.add(line.line());
+            String mechanism = authCommand.parameters().trim().split(" +", 2)[0].toUpperCase(Locale.ROOT);
+            selectAccount(loginFrom(mechanism, line.line()));
+            return;
+        }
+        if (!requireUpstream()) {
+            return;
+        }
+        upstream.command(line.toWire());
+        moveTo(State.AUTH_UPSTREAM);
+    }
+
+    private void selectAccount(Optional<String> login) {
+        if (login.isEmpty()) {
+            endAuthExchange();
+            reply(SmtpReplies.syntax("Cannot read the login name from the AUTH response"));
+            moveTo(State.READY);
+            return;
+        }
+        Optional<Account> selected = settings.config().accountForLogin(login.get());
+        if (selected.isEmpty()) {
+            endAuthExchange();
+            settings.metrics().authFailure();
+            reply(SmtpReplies.noAccountForLogin());
+            moveTo(State.READY);
+            return;
+        }
+        if (usable() && selected.get().equals(account)) {
+            sendAuth();
+            return;
+        }
+        if (upstream != null) {
+            upstream.quit();
+            upstream = null;
+        }
+        connectUpstream(selected.get(), this::sendAuth);
+    }
+
+    private void sendAuth() {
+        upstream.command(authCommand.toWire());
+        moveTo(State.AUTH_UPSTREAM);
+    }
+
+    private void authReply(SmtpReply r) {
+        if (r.code() == 334) {
+            if (!authReplay.isEmpty()) {
+                // A step the client already answered us locally.
+                upstream.command(authReplay.remove(0));
+                return;
+            }
+            reply(r);
+            moveTo(State.AUTH_CLIENT);
+            return;
+        }
+        endAuthExchange();
+        if (r.isPositiveCompletion()) {
+            authenticated = true;
+        } else if (r.code() == 535 || r.code() == 534 || r.enhancedCode().filter(c -> c.startsWith("5.7.")).isPresent()) {
+            settings.metrics().authFailure();
+        }
+        reply(r);
+        moveTo(State.READY);
+    }
+
+    private void endAuthExchange() {
+        authReplay.clear();
+        authLocal = false;
+    }
+
+    /** The login inside a SASL response: PLAIN's authcid (RFC 4616), LOGIN's user name, XOAUTH2's {@code user=}. */
+    static Optional<String> loginFrom(String mechanism, String base64) {
+        byte[] raw;
+        try {
+            raw = Base64.getDecoder().decode(base64.trim());
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+        String text = new String(raw, StandardCharsets.UTF_8);
+        String login = switch (mechanism) {
+            case "PLAIN" -> {
+                String[] f = text.split("\0", -1);
+                yield f.length == 3 ? (f[1].isEmpty() ? f[0] : f[1]) : null;
+            }
+            case "LOGIN" -> text;
+            case "XOAUTH2" -> {
+                int start = text.startsWith("user=") ? 5 : -1;
+                int end = text.indexOf('\u0001');
+                yield start < 0 || end < start ? null : text.substring(start, end);
+            }
+            default -> null;
+        };
+        return login == null || login.isBlank() ? Optional.empty() : Optional.of(login);
+    }
+
+    // ---------------------------------------------------------------- transaction
+
+    private void mail(SmtpRequest r) {
+        if (!authenticated) {
+            reply(SmtpReplies.authRequired());
+            return;
+        }
+        if (inTransaction) {
+            reply(SmtpReplies.badSequence("Sender already given; send RSET first"));
+            return;
+        }
+        Matcher size = SIZE_PARAM.matcher(r.parameters());
+        if (size.find() && Long.parseLong(size.group(1)) > maxMessageSize()) {
+            reply(SmtpReplies.messageTooBig(maxMessageSize()));
+            return;
+        }
+        if (requireUpstream()) {
+            awaitingArgument = pathOf(r.parameters(), "FROM:");
+            relay(r, Awaiting.MAIL);
+        }
+    }
+
+    private void rcpt(SmtpRequest r) {
+        if (!authenticated) {
+            reply(SmtpReplies.authRequired());
+            return;
+        }
+        if (!inTransaction) {
+            reply(SmtpReplies.badSequence("Need MAIL before RCPT"));
+            return;
+        }
+        int max = settings.config().smtp().limits().maxRecipients();
+        if (recipients.size() >= max) {
+            reply(SmtpReplies.tooManyRecipients(max));
+            return;
+        }
+        if (requireUpstream()) {
+            awaitingArgument = pathOf(r.parameters(), "TO:");
+            relay(r, Awaiting.RCPT);
+        }
+    }
+
+    private void data(SmtpRequest r) {
+        SmtpReply refusal = !authenticated ? SmtpReplies.authRequired()
+                : !inTransaction ? SmtpReplies.badSequence("Need MAIL before DATA")
+                : recipients.isEmpty() ? SmtpReplies.noRecipients()
+                : !r.parameters().isBlank() ? SmtpReplies.syntax("DATA takes no parameters")
+                : null;
+        if (refusal != null) {
+            reply(refusal);
+            decoder.resume();
+            return;
+        }
+        if (requireUpstream()) {
+            upstream.command("DATA");
+            moveTo(State.DATA_STARTING);
+        }
+    }
+
+    private void dataStartReply(SmtpReply r) {
+        if (r.code() != 354) {
+            reply(r);
+            moveTo(State.READY);
+            decoder.resume();
+            return;
+        }
+        stuffer = new DotStuffer(SessionSettings.MAX_DATA_LINE);
+        dataFailure = null;
+        message = settings.transform().open(new Envelope(reversePath, recipients), this::sendContent);
+        moveTo(State.DATA);
+        reply(SmtpReplies.startData());
+        decoder.startData(SessionSettings.MAX_DATA_LINE, maxMessageSize());
+    }
+
+    /** The transform's output: stuffed and sent upstream. */
+    private void sendContent(ByteBuf content) {
+        ByteBuf stuffed;
+        try {
+            stuffed = stuffer.stuff(client.alloc(), content);
+        } finally {
+            content.release();
+        }
+        upstream.write(stuffed);
+        upstreamNeedsFlush = true;
+    }
+
+    private void onContent(ByteBuf content) {
+        if (state != State.DATA || message == null) {
+            content.release();
+            return;
+        }
+        try {
+            message.write(content);
+        } catch (SmtpException e) {
+            failMessage(e.reply(), "message refused by policy");
+        } catch (RuntimeException e) {
+            log.warn("{} message transform failed", id, e);
+            failMessage(SmtpReplies.messageNotSent("Internal error while processing the message"), "transform failure");
+        }
+    }
+
+    private void onDataEnd(DataEnd end) {
+        if (state == State.DATA && end.isRefused()) {
+            settings.metrics().protocolError();
+            failMessage(end.refusal().get(), "message data refused");
+        }
+        if (state == State.DATA_DISCARD) {
+            SmtpReply r = dataFailure;
+            dataFailure = null;
+            endTransaction();
+            reply(r);
+            moveTo(State.READY);
+            return;
+        }
+        if (state != State.DATA) {
+            return;
+        }
+        try {
+            message.end();
+            message = null;
+            upstream.write(stuffer.end(client.alloc()));
+        } catch (SmtpException e) {
+            failMessage(e.reply(), "message refused by policy");
+            onDataEnd(end);
+            return;
+        } catch (RuntimeException e) {
+            log.warn("{} message transform failed at the end", id, e);
+            failMessage(SmtpReplies.messageNotSent("Internal error while processing the message"), "transform failure");
+            onDataEnd(end);
+            return;
+        }
+        upstreamNeedsFlush = false;
+        upstream.flush();
+        upstream.expectReply();
+        moveTo(State.DATA_ENDING);
+    }
+
+    /**
+     * The message will not be sent: the upstream connection is dropped before the terminator, the only way to
+     * cancel a DATA (RFC 5321 has none), and the rest of the client's data is read and thrown away.
+     */
+    private void failMessage(SmtpReply reply, String why) {
+        if (message != null) {
+            message.abort();
+            message = null;
+        }
+        if (upstream != null) {
+            upstream.abort();
+            upstream = null;
+        }
+        upstreamGone = "the connection to the provider was closed to cancel the previous message (" + why + "); reconnect";
+        dataFailure = reply;
+        moveTo(State.DATA_DISCARD);
+    }
+
+    private void relay(SmtpRequest r, Awaiting kind) {
+        awaiting = kind;
+        upstream.command(r.toWire());
+        moveTo(State.AWAIT_REPLY);
+    }
+
+    private void relayReply(SmtpReply r) {
+        Awaiting kind = awaiting;
+        awaiting = null;
+        switch (kind) {
+            case MAIL -> {
+                if (r.isPositiveCompletion()) {
+                    inTransaction = true;
+                    reversePath = awaitingArgument;
+                    recipients.clear();
+                }
+            }
+            case RCPT -> {
+                if (r.isPositiveCompletion()) {
+                    recipients.add(awaitingArgument);
+                }
+            }
+            case RSET -> endTransaction();
+            case RSET_BEFORE_EHLO -> {
+                reply(awaitingArgument.equals("EHLO") ? ehloReply() : SmtpReplies.helo());
+                moveTo(State.READY);
+                return;
+            }
+            default -> {
+            }
+        }
+        reply(r);
+        moveTo(State.READY);
+    }
+
+    private void endTransaction() {
+        inTransaction = false;
+        reversePath = null;
+        recipients.clear();
+    }
+
+    private static String pathOf(String parameters, String prefix) {
+        String p = parameters.trim();
+        if (p.regionMatches(true, 0, prefix, 0, prefix.length())) {
+            p = p.substring(prefix.length()).trim();
+        }
+        int space = p.indexOf(' ');
+        return space < 0 ? p : p.substring(0, space);
+    }
+
+    // ---------------------------------------------------------------- upstream
+
+    private void connectUpstream(Account selected, Runnable then) {
+        moveTo(state == State.STARTING ? State.STARTING : State.UPSTREAM_CONNECTING);
+        account = selected;
+        io.netty.util.concurrent.Future<UpstreamLink> connecting =
+                settings.connector().connect(client.eventLoop(), selected.smtpUpstream());
+        connecting.addListener(f -> {
+            UpstreamLink link = connecting.getNow();
+            if (state == State.CLOSED) {
+                if (link != null) {
+                    link.quit();
+                }
+                return;
+            }
+            if (!f.isSuccess()) {
+                UpstreamFailure failure = UpstreamFailure.classify(selected.smtpUpstream(), f.cause());
+                log.info("{} upstream {} unusable: {}", id, selected.smtpUpstream(), failure.getMessage());
+                closeWith(replyFor(failure), "upstream unusable: " + failure.outcome());
+                return;
+            }
+            upstream = link;
+            upstreamGone = null;
+            link.listener(this);
+            then.run();
+        });
+    }
+
+    private static SmtpReply replyFor(UpstreamFailure f) {
+        return switch (f.outcome()) {
+            case BAD_CERTIFICATE, TLS_FAILED, STARTTLS_UNAVAILABLE -> SmtpReplies.upstreamTlsFailed(f.getMessage());
+            default -> SmtpReplies.upstreamUnavailable(f.getMessage());
+        };
+    }
+
+    private boolean usable() {
+        return upstream != null && upstream.isOpen();
+    }
+
+    /** True when the upstream can take a command; otherwise tells the client why not and closes. */
+    private boolean requireUpstream() {
+        if (usable()) {
+            return true;
+        }
+        closeWith(SmtpReplies.upstreamLost(upstreamGone != null ? upstreamGone : "the connection to the provider is gone"),
+                "upstream gone");
+        return false;
+    }
+
+    @Override
+    public void upstreamReply(SmtpReply r) {
+        switch (state) {
+            case AWAIT_REPLY -> relayReply(r);
+            case AUTH_UPSTREAM -> authReply(r);
+            case DATA_STARTING -> dataStartReply(r);
+            case DATA_ENDING -> {
+                if (r.isPositiveCompletion()) {
+                    messages++;
+                }
+                endTransaction();
+                reply(r);
+                moveTo(State.READY);
+            }
+            default -> log.debug("{} ignoring an upstream reply in state {}", id, state);
+        }
+    }
+
+    @Override
+    public void upstreamFailed(UpstreamFailure failure) {
+        upstream = null;
+        upstreamGone = failure.getMessage();
+        log.info("{} upstream lost in state {}: {}", id, state, failure.getMessage());
+        switch (state) {
+            case DATA -> {
+                if (message != null) {
+                    message.abort();
+                    message = null;
+                }
+                dataFailure = SmtpReplies.messageNotSent(failure.getMessage());
+                moveTo(State.DATA_DISCARD);
+            }
+            case DATA_DISCARD, CLOSED -> {
+            }
+            default -> closeWith(SmtpReplies.upstreamLost(failure.getMessage()), "upstream lost");
+        }
+    }
+
+    @Override
+    public void upstreamWritable() {
+        maybeRead();
+    }
+
+    // ---------------------------------------------------------------- output and end
+
+    private void reply(SmtpReply r) {
+        if (state == State.CLOSED || !client.isActive()) {
+            return;
+        }
+        long n = 0;
+        for (String line : r.lines()) {
+            n += line.length() + 6;
+        }
+        settings.metrics().bytesToClient(n);
+        ctx.writeAndFlush(r).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+    }
+
+    private void closeWith(SmtpReply r, String reason) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        reply(r);
+        closeReason = reason;
+        moveTo(State.CLOSED);
+        ctx.flush();
+        ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private void closeNow(String reason) {
+        if (state != State.CLOSED) {
+            closeReason = reason;
+            moveTo(State.CLOSED);
+        }
+        client.close();
+    }
+
+    /** Shutdown: an idle session closes now with 421; a transaction in flight may finish first. */
+    void drain() {
+        draining = true;
+        if (state == State.CLOSED) {
+            return;
+        }
+        if (!busy() && (state == State.READY || state == State.AUTH_CLIENT || state == State.STARTING)) {
+            closeWith(SmtpReplies.shuttingDown(), "shutdown");
+        }
+    }
+
+    /** Shutdown grace is over. */
+    void forceClose() {
+        if (client.isActive()) {
+            closeWith(SmtpReplies.shuttingDown(), "shutdown, grace period over");
+            client.close();
+        }
+    }
+}

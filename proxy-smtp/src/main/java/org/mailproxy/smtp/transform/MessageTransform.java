@@ -1,0 +1,14 @@
+package org.mailproxy.smtp.transform;
+
+/**
+ * The seam between the client's message and what goes upstream. For each message the session opens a
+ * {@link MessageStream} that receives the unstuffed content in chunks and writes its result to a
+ * {@link ContentSink}. Today the transform is {@link IdentityTransform}; signing and PGP/MIME encryption by policy
+ * (RFC 3156) plug in here, parsing the headers first (bounded) and streaming the body, so memory stays flat.
+ * A transform refuses a message by throwing {@link org.mailproxy.smtp.codec.SmtpException} with a reply that names
+ * the reason (SECURITY.md 14, 15); nothing is then delivered.
+ */
+@FunctionalInterface
+public interface MessageTransform {
+    MessageStream open(Envelope envelope, ContentSink out);
+}
