@@ -75,6 +75,16 @@ public final class SmtpReply {
     }
 
     @Override
+    public boolean equals(Object o) {
+        return o instanceof SmtpReply r && r.code == code && r.lines.equals(lines);
+    }
+
+    @Override
+    public int hashCode() {
+        return code * 31 + lines.hashCode();
+    }
+
+    @Override
     public String toString() {
         return "SmtpReply[" + code + "]";
     }
