@@ -665,6 +665,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
         moveTo(State.DATA);
         reply(SmtpReplies.startData());
         decoder.startData(SessionSettings.MAX_DATA_LINE, maxMessageSize());
+        maybeRead();
     }
 
     /** The transform's output: stuffed and sent upstream. */
@@ -674,6 +675,11 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
             stuffed = stuffer.stuff(client.alloc(), content);
         } finally {
             content.release();
+        }
+        if (upstream == null) {
+            // Failed during an earlier write of this chunk; DATA_DISCARD takes it from here.
+            stuffed.release();
+            return;
         }
         upstream.write(stuffed);
         upstreamNeedsFlush = true;
@@ -713,7 +719,9 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
         try {
             message.end();
             message = null;
-            upstream.write(stuffer.end(client.alloc()));
+            if (upstream != null) {
+                upstream.write(stuffer.end(client.alloc()));
+            }
         } catch (SmtpException e) {
             failMessage(e.reply(), "message refused by policy");
             onDataEnd(end);
@@ -725,7 +733,14 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
             return;
         }
         upstreamNeedsFlush = false;
-        upstream.flush();
+        if (upstream != null) {
+            upstream.flush();
+        }
+        if (state != State.DATA || upstream == null) {
+            // The upstream failed while we wrote to it.
+            onDataEnd(end);
+            return;
+        }
         upstream.expectReply();
         moveTo(State.DATA_ENDING);
     }

@@ -70,6 +70,9 @@ public final class UpstreamFailure extends Exception {
         if (t instanceof DecoderException) {
             return new UpstreamFailure(Outcome.PROTOCOL_ERROR, where + " does not speak SMTP", t);
         }
+        if (t instanceof java.io.IOException) {
+            return new UpstreamFailure(Outcome.UNREACHABLE, where + " closed the connection", t);
+        }
         return new UpstreamFailure(Outcome.UNREACHABLE, "connection to " + where + " failed (" + t.getClass().getSimpleName() + ")", t);
     }
 
