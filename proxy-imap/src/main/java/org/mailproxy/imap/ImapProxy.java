@@ -1,25 +1,147 @@
 package org.mailproxy.imap;
 
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import org.mailproxy.config.ImapSettings;
+import org.mailproxy.core.metrics.ProxyMetrics;
 import org.mailproxy.core.net.ProxyContext;
 import org.mailproxy.core.net.ProxyService;
+import org.mailproxy.core.net.SessionIds;
+import org.mailproxy.imap.codec.ImapCommandDecoder;
+import org.mailproxy.imap.codec.ImapWireEncoder;
+import org.mailproxy.imap.session.ImapSession;
+import org.mailproxy.imap.session.UpstreamConnector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 
-/** STUB: the IMAP listener; replaced by the real relay. Constructor signature is the contract. */
+/**
+ * The IMAP listener. Each accepted connection gets the client pipeline
+ * {@code [tls] -> ImapCommandDecoder -> ImapWireEncoder -> IdleStateHandler -> ImapSession}, with auto-read off;
+ * the session opens its upstream connection on the same event loop.
+ */
 public final class ImapProxy implements ProxyService {
+
+    private static final Logger log = LoggerFactory.getLogger(ImapProxy.class);
+
     private final ProxyContext context;
+    private final ImapSettings settings;
+    private final ProxyMetrics metrics;
+    private final UpstreamConnector connector;
+    private final ChannelGroup sessions = new DefaultChannelGroup("imap-sessions", GlobalEventExecutor.INSTANCE);
+    private Channel server;
+    private InetSocketAddress bound;
 
     public ImapProxy(ProxyContext context) {
         this.context = context;
+        this.settings = context.config().imap();
+        this.metrics = new ProxyMetrics(context.meters(), "imap");
+        this.connector = new UpstreamConnector(context.upstreamTls(), settings, metrics, context.loops().channelType());
     }
 
-    @Override public String name() { return "imap"; }
-    @Override public void start() { throw new UnsupportedOperationException("IMAP relay not built yet: " + context.config().imap().listen()); }
-    @Override public InetSocketAddress boundAddress() { throw new IllegalStateException("not started"); }
-    @Override public void stopAccepting() { }
-    @Override public CompletionStage<Void> drainAndClose(Duration grace) { return CompletableFuture.completedFuture(null); }
-    @Override public int activeSessions() { return 0; }
+    @Override
+    public String name() {
+        return "imap";
+    }
+
+    @Override
+    public void start() throws IOException {
+        ImapSettings.Limits limits = settings.limits();
+        long idleSeconds = Math.max(1, settings.clientIdleTimeout().toSeconds());
+        ServerBootstrap b = new ServerBootstrap()
+                .group(context.loops().acceptors(), context.loops().workers())
+                .channel(context.loops().serverChannelType())
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        sessions.add(ch);
+                        if (context.localTls().isImplicit()) {
+                            ch.pipeline().addLast("tls", context.localTls().newHandler(ch.alloc()));
+                        }
+                        ch.pipeline().addLast("decoder", new ImapCommandDecoder(limits.maxCommandLine(),
+                                limits.maxLiteral(), limits.maxNonSyncLiteral()));
+                        ch.pipeline().addLast("encoder", new ImapWireEncoder());
+                        // RFC 9051 5.4: an idle client is logged out after client-idle (at least 30 minutes);
+                        // output progress counts as activity, so a slow download is not cut.
+                        ch.pipeline().addLast("idle", new IdleStateHandler(true, 0, 0, idleSeconds, TimeUnit.SECONDS));
+                        ch.pipeline().addLast("session", new ImapSession(SessionIds.next("imap"), context.config(),
+                                context.localTls(), metrics, connector));
+                    }
+                });
+        ChannelFuture f = b.bind(settings.listen().toSocketAddress()).awaitUninterruptibly();
+        if (!f.isSuccess()) {
+            Throwable c = f.cause();
+            String where = context.config().describe("mailproxy.imap.listen") + " = " + settings.listen();
+            if (c instanceof BindException) {
+                BindException e = new BindException("cannot listen on " + where + ": " + c.getMessage());
+                e.initCause(c);
+                throw e;
+            }
+            throw new IOException("cannot listen on " + where + ": " + c.getMessage(), c);
+        }
+        server = f.channel();
+        bound = (InetSocketAddress) server.localAddress();
+        log.info("imap listening on {} (local TLS {})", bound, context.localTls().mode());
+    }
+
+    @Override
+    public InetSocketAddress boundAddress() {
+        if (bound == null) {
+            throw new IllegalStateException("not started");
+        }
+        return bound;
+    }
+
+    @Override
+    public void stopAccepting() {
+        if (server != null) {
+            server.close().awaitUninterruptibly();
+        }
+    }
+
+    /** IMAP has nothing in flight worth waiting for: every session gets {@code * BYE} and is closed at once. */
+    @Override
+    public CompletionStage<Void> drainAndClose(Duration grace) {
+        stopAccepting();
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        if (sessions.isEmpty()) {
+            done.complete(null);
+            return done;
+        }
+        for (Channel ch : sessions) {
+            ch.eventLoop().execute(() -> {
+                ImapSession s = ch.pipeline().get(ImapSession.class);
+                if (s != null && ch.isActive()) {
+                    s.closeWithBye("mailproxy shutting down");
+                } else {
+                    ch.close();
+                }
+            });
+        }
+        sessions.newCloseFuture().addListener(f -> done.complete(null));
+        GlobalEventExecutor.INSTANCE.schedule(() -> {
+            sessions.close();
+        }, Math.max(0, grace.toMillis()), TimeUnit.MILLISECONDS);
+        return done;
+    }
+
+    @Override
+    public int activeSessions() {
+        return metrics.activeSessions();
+    }
 }

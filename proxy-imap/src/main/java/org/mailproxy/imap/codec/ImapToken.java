@@ -1,0 +1,27 @@
+package org.mailproxy.imap.codec;
+
+/**
+ * The lexical pieces of a data response line (RFC 9051 4): atoms, quoted strings, parentheses and a literal at
+ * the end of a piece. Brackets stay inside atoms ({@code BODY[HEADER.FIELDS}, {@code ]}), as the section grammar
+ * mixes them with lists.
+ */
+public sealed interface ImapToken {
+
+    record Atom(String text) implements ImapToken {
+    }
+
+    record Quoted(String text) implements ImapToken {
+    }
+
+    record Open() implements ImapToken {
+    }
+
+    record Close() implements ImapToken {
+    }
+
+    record Literal(LiteralSpec spec) implements ImapToken {
+    }
+
+    Open OPEN = new Open();
+    Close CLOSE = new Close();
+}

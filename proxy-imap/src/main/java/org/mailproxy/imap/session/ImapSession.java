@@ -1,0 +1,1003 @@
+package org.mailproxy.imap.session;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import org.mailproxy.config.Account;
+import org.mailproxy.config.ImapSettings;
+import org.mailproxy.config.MailproxyConfig;
+import org.mailproxy.core.metrics.ProxyMetrics;
+import org.mailproxy.core.tls.LocalTls;
+import org.mailproxy.imap.codec.CommandError;
+import org.mailproxy.imap.codec.CommandLine;
+import org.mailproxy.imap.codec.ContinuationLine;
+import org.mailproxy.imap.codec.ImapCommandDecoder;
+import org.mailproxy.imap.codec.LiteralChunk;
+import org.mailproxy.imap.codec.LiteralSpec;
+import org.mailproxy.imap.codec.ResponseError;
+import org.mailproxy.imap.codec.ResponseLine;
+import org.mailproxy.imap.protocol.Capabilities;
+import org.mailproxy.imap.protocol.CapabilityFilter;
+import org.mailproxy.imap.protocol.ImapError;
+import org.mailproxy.imap.protocol.ImapReplies;
+import org.mailproxy.imap.protocol.ImapVerb;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * One client's IMAP session: the last handler of the client pipeline, and (through {@link UpstreamHandler}) of the
+ * upstream pipeline. Both channels run on the client's event loop, so nothing here is locked (STYLE.md 7).
+ *
+ * <p>Before login the proxy answers by itself (greeting, CAPABILITY, NOOP, ID, LOGOUT, STARTTLS, LOGIN,
+ * AUTHENTICATE). LOGIN/AUTHENTICATE pick the account by login name, connect upstream through
+ * {@link UpstreamConnector} and send the client's credentials with the proxy's own tag. After login every command
+ * is relayed under a proxy tag ({@code mp7}) and its tagged response is mapped back to the client's tag; untagged
+ * responses, literals and continuation requests are relayed as pieces, never buffered whole.
+ *
+ * <p>Backpressure: auto-read is off on both channels. The client is read only while the upstream is writable, no
+ * continuation is pending that must be answered first, and fewer than {@link #MAX_IN_FLIGHT} commands are waiting;
+ * the upstream is read only while the client is writable.
+ */
+public final class ImapSession extends ChannelInboundHandlerAdapter {
+
+    private static final Logger log = LoggerFactory.getLogger(ImapSession.class);
+
+    /** Pipelined commands waiting for their tagged response before the proxy stops reading the client. */
+    static final int MAX_IN_FLIGHT = 256;
+
+    private static final Set<String> SASL_MECHANISMS = Set.of("PLAIN", "XOAUTH2", "OAUTHBEARER");
+
+    /** The session's states (RFC 9051 3) plus the proxy's own; changed only by {@link #transition}. */
+    public enum State { NOT_AUTHENTICATED, CONNECTING_UPSTREAM, AUTHENTICATED, SELECTED, IDLE, LOGOUT }
+
+    /** What the next continuation request from upstream is for. */
+    private enum Expect { NONE, RELAY, RELAY_AND_ARM, SWALLOW }
+
+    private final String id;
+    private final MailproxyConfig config;
+    private final ImapSettings settings;
+    private final LocalTls localTls;
+    private final ProxyMetrics metrics;
+    private final UpstreamConnector connector;
+
+    private Channel client;
+    private ImapCommandDecoder decoder;
+    private State state = State.NOT_AUTHENTICATED;
+    private boolean clientTls;
+    private long openedAt;
+
+    // Before login: the command being collected (small, bounded by max-command-line).
+    private String preTag;
+    private ImapVerb preVerb;
+    private final List<byte[]> preSegments = new ArrayList<>();
+    private ByteArrayOutputStream preLiteral;
+    private int preOctets;
+    private boolean preDiscard;
+    private String saslTag;
+    private String saslMechanism;
+
+    // Login exchange with the provider.
+    private String loginClientTag;
+    private String loginTag;
+    private String capabilityTag;
+    private ClientLogin login;
+    private OutgoingCommand loginCommand;
+    private boolean loginAwaitsClient;
+    private List<String> loginCapabilities;
+
+    // Relay.
+    private Channel upstream;
+    private TagSequence tags;
+    private Capabilities upstreamCaps = new Capabilities(List.of());
+    private final Map<String, InFlight> inFlight = new HashMap<>();
+    private InFlight current;
+    private boolean discardCurrent;
+    private Expect expect = Expect.NONE;
+    private State beforeIdle;
+    private final ArrayDeque<Object> queued = new ArrayDeque<>();
+    private boolean byeSent;
+    private boolean closing;
+
+    private record InFlight(String clientTag, String proxyTag, ImapVerb verb) {
+    }
+
+    public ImapSession(String id, MailproxyConfig config, LocalTls localTls, ProxyMetrics metrics, UpstreamConnector connector) {
+        this.id = id;
+        this.config = config;
+        this.settings = config.imap();
+        this.localTls = localTls;
+        this.metrics = metrics;
+        this.connector = connector;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    // ---------------------------------------------------------------- state
+
+    /** The one place where the session changes state. */
+    private void transition(State next) {
+        boolean allowed = switch (state) {
+            case NOT_AUTHENTICATED -> next == State.CONNECTING_UPSTREAM || next == State.LOGOUT;
+            case CONNECTING_UPSTREAM -> next == State.NOT_AUTHENTICATED || next == State.AUTHENTICATED || next == State.LOGOUT;
+            case AUTHENTICATED, SELECTED -> next == State.AUTHENTICATED || next == State.SELECTED || next == State.IDLE
+                    || next == State.LOGOUT;
+            case IDLE -> next == State.AUTHENTICATED || next == State.SELECTED || next == State.LOGOUT;
+            case LOGOUT -> next == State.LOGOUT;
+        };
+        if (!allowed) {
+            throw new IllegalStateException("session " + id + ": " + state + " -> " + next);
+        }
+        if (next == State.IDLE) {
+            beforeIdle = state;
+        }
+        state = next;
+    }
+
+    private boolean relaying() {
+        return state == State.AUTHENTICATED || state == State.SELECTED || state == State.IDLE;
+    }
+
+    // ---------------------------------------------------------------- client channel
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        client = ctx.channel();
+        decoder = ctx.pipeline().get(ImapCommandDecoder.class);
+        clientTls = ctx.pipeline().get(SslHandler.class) != null;
+        openedAt = System.nanoTime();
+        metrics.sessionOpened();
+        log.info("imap session {} open from {}", id, client.remoteAddress());
+        // RFC 9051 7.1.1: the greeting is the proxy's own, never the provider's (SECURITY.md 12).
+        client.writeAndFlush(Unpooled.wrappedBuffer(ImapReplies.ok(null, "CAPABILITY " + preLoginCapabilities(),
+                "mailproxy ready")));
+        client.read();
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (mustQueue(msg)) {
+            queued.add(msg);
+            return;
+        }
+        dispatch(msg);
+    }
+
+    private boolean mustQueue(Object msg) {
+        if (!queued.isEmpty() || expect == Expect.SWALLOW) {
+            return true;
+        }
+        if (state == State.CONNECTING_UPSTREAM) {
+            return !(msg instanceof ContinuationLine && loginAwaitsClient);
+        }
+        return false;
+    }
+
+    private void drainQueued() {
+        while (!queued.isEmpty() && expect != Expect.SWALLOW
+                && (state != State.CONNECTING_UPSTREAM || (loginAwaitsClient && queued.peek() instanceof ContinuationLine))) {
+            dispatch(queued.poll());
+        }
+        if (upstream != null) {
+            upstream.flush();
+        }
+        readClient();
+    }
+
+    private void dispatch(Object msg) {
+        try {
+            if (closing || state == State.LOGOUT) {
+                return;
+            }
+            if (msg instanceof CommandError e) {
+                onCommandError(e);
+            } else if (msg instanceof ContinuationLine line) {
+                onContinuationLine(line);
+                msg = null;
+            } else if (relaying()) {
+                relayFromClient(msg);
+                msg = null;
+            } else if (msg instanceof CommandLine line) {
+                preAuthLine(line);
+            } else if (msg instanceof LiteralChunk chunk) {
+                preAuthLiteral(chunk);
+            }
+        } catch (RuntimeException e) {
+            // STYLE.md 4: never echoed; the log has the context, the client a generic temporary failure.
+            log.error("imap session {} failed in state {}", id, state, e);
+            if (relaying()) {
+                closeWithBye("[SERVERBUG] Internal proxy error");
+            } else if (preTag != null) {
+                reply(preTag, ImapError.serverBug());
+                resetPreAuth();
+            }
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (upstream != null) {
+            upstream.flush();
+        }
+        readClient();
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        readUpstream();
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            log.info("imap session {} idle for {}, closing", id, settings.clientIdleTimeout());
+            closeWithBye("Autologout; idle for too long");
+        } else if (evt instanceof SslHandshakeCompletionEvent hs && !hs.isSuccess()) {
+            metrics.clientTlsFailure();
+            log.info("imap session {} client TLS handshake failed: {}", id, hs.cause().getMessage());
+            ctx.close();
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        closing = true;
+        metrics.sessionClosed();
+        log.info("imap session {} closed after {} s", id, (System.nanoTime() - openedAt) / 1_000_000_000L);
+        eraseLogin();
+        queued.forEach(ReferenceCountUtil::release);
+        queued.clear();
+        if (loginCommand != null) {
+            loginCommand.discard();
+        }
+        if (upstream != null) {
+            upstream.close();
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.info("imap session {} client connection error: {}", id, cause.toString());
+        closing = true;
+        ctx.close();
+    }
+
+    /** Sends {@code * BYE text} and closes both sides; used for idle timeout, shutdown and fatal errors. */
+    public void closeWithBye(String text) {
+        closing = true;
+        if (client.isActive() && !byeSent) {
+            byeSent = true;
+            client.writeAndFlush(Unpooled.wrappedBuffer(ImapReplies.status(null, "BYE", null, text)))
+                    .addListener(ChannelFutureListener.CLOSE);
+        } else {
+            client.close();
+        }
+        if (upstream != null) {
+            upstream.close();
+        }
+    }
+
+    private void readClient() {
+        if (closing || !client.isActive() || !queued.isEmpty() || expect == Expect.SWALLOW) {
+            return;
+        }
+        if (state == State.CONNECTING_UPSTREAM && !loginAwaitsClient) {
+            return;
+        }
+        if (inFlight.size() >= MAX_IN_FLIGHT || (upstream != null && !upstream.isWritable())) {
+            return;
+        }
+        client.read();
+    }
+
+    private void readUpstream() {
+        if (upstream != null && upstream.isActive() && client.isWritable()) {
+            upstream.read();
+        }
+    }
+
+    private void reply(String tag, ImapError error) {
+        client.writeAndFlush(Unpooled.wrappedBuffer(ImapReplies.render(tag, error)));
+    }
+
+    private void replyOk(String tag, String code, String text) {
+        client.writeAndFlush(Unpooled.wrappedBuffer(ImapReplies.ok(tag, code, text)));
+    }
+
+    private void onCommandError(CommandError e) {
+        metrics.protocolError();
+        reply(e.tag(), e.error());
+        if (e.fatal()) {
+            closeWithBye("Protocol error");
+        } else if (relaying() && current != null) {
+            // The provider holds a partial command that cannot be completed or withdrawn.
+            closeWithBye("Command cannot be completed");
+        } else {
+            resetPreAuth();
+        }
+    }
+
+    // ---------------------------------------------------------------- before login
+
+    private String preLoginCapabilities() {
+        StringBuilder sb = new StringBuilder("IMAP4rev1 SASL-IR LITERAL- ID ENABLE IDLE");
+        if (localTls.offersStartTls() && !clientTls) {
+            sb.append(" STARTTLS");
+        }
+        for (String m : List.of("PLAIN", "XOAUTH2", "OAUTHBEARER")) {
+            sb.append(" AUTH=").append(m);
+        }
+        return sb.toString();
+    }
+
+    private void preAuthLine(CommandLine line) {
+        if (line.isFirst()) {
+            resetPreAuth();
+            preTag = line.tag();
+            preVerb = line.verb();
+            ByteBuf c = line.content();
+            String head = preTag + " " + preVerb.name();
+            int skip = Math.min(c.readableBytes(), head.length() + 1);
+            preSegments.add(ByteBufUtil.getBytes(c, c.readerIndex() + skip, c.readableBytes() - skip));
+        } else if (!preDiscard) {
+            preSegments.add(ByteBufUtil.getBytes(line.content()));
+        }
+        preOctets += line.content().readableBytes();
+        LiteralSpec spec = line.literal();
+        if (spec != null) {
+            if (preDiscard || preOctets + spec.size() > settings.limits().maxCommandLine()) {
+                if (!preDiscard) {
+                    reply(preTag, ImapError.tooBig("Command too large before login"));
+                }
+                if (!spec.synchronizing() || !decoder.abortPendingLiteral()) {
+                    preDiscard = true;
+                } else {
+                    resetPreAuth();
+                }
+                return;
+            }
+            preLiteral = new ByteArrayOutputStream((int) spec.size());
+            if (spec.synchronizing()) {
+                client.writeAndFlush(Unpooled.wrappedBuffer(ImapReplies.continuation("Ready for literal data")));
+            }
+            return;
+        }
+        if (preDiscard) {
+            resetPreAuth();
+            return;
+        }
+        String tag = preTag;
+        ImapVerb verb = preVerb;
+        List<byte[]> segments = new ArrayList<>(preSegments);
+        resetPreAuth();
+        executePreAuth(tag, verb, segments);
+    }
+
+    private void preAuthLiteral(LiteralChunk chunk) {
+        if (preDiscard || preLiteral == null) {
+            return;
+        }
+        ByteBuf c = chunk.content();
+        preLiteral.writeBytes(ByteBufUtil.getBytes(c));
+        if (chunk.isLast()) {
+            preOctets += preLiteral.size();
+            preSegments.add(preLiteral.toByteArray());
+            preLiteral = null;
+        }
+    }
+
+    private void resetPreAuth() {
+        preTag = null;
+        preVerb = null;
+        preSegments.clear();
+        preLiteral = null;
+        preOctets = 0;
+        preDiscard = false;
+    }
+
+    private void executePreAuth(String tag, ImapVerb verb, List<byte[]> segments) {
+        if (verb.equals(ImapVerb.CAPABILITY)) {
+            client.write(Unpooled.wrappedBuffer(ImapReplies.untagged("CAPABILITY " + preLoginCapabilities())));
+            replyOk(tag, null, "CAPABILITY completed");
+        } else if (verb.equals(ImapVerb.NOOP)) {
+            replyOk(tag, null, "NOOP completed");
+        } else if (verb.equals(ImapVerb.ID)) {
+            // RFC 2971: the proxy identifies itself; the client's ID is not passed on before login.
+            client.write(Unpooled.wrappedBuffer(ImapReplies.untagged("ID (\"name\" \"mailproxy\")")));
+            replyOk(tag, null, "ID completed");
+        } else if (verb.equals(ImapVerb.LOGOUT)) {
+            transition(State.LOGOUT);
+            client.write(Unpooled.wrappedBuffer(ImapReplies.status(null, "BYE", null, "mailproxy logging out")));
+            byeSent = true;
+            client.writeAndFlush(Unpooled.wrappedBuffer(ImapReplies.ok(tag, null, "LOGOUT completed")))
+                    .addListener(ChannelFutureListener.CLOSE);
+        } else if (verb.equals(ImapVerb.STARTTLS)) {
+            startTls(tag);
+        } else if (verb.equals(ImapVerb.LOGIN)) {
+            List<byte[]> args;
+            try {
+                args = ArgumentReader.parse(segments);
+            } catch (IllegalArgumentException e) {
+                reply(tag, ImapError.bad("Invalid LOGIN arguments"));
+                return;
+            }
+            if (args.size() != 2) {
+                reply(tag, ImapError.bad("LOGIN expects a user name and a password"));
+                return;
+            }
+            startLogin(tag, new ClientLogin.Password(args.get(0), args.get(1)));
+        } else if (verb.equals(ImapVerb.AUTHENTICATE)) {
+            List<byte[]> args;
+            try {
+                args = ArgumentReader.parse(segments);
+            } catch (IllegalArgumentException e) {
+                reply(tag, ImapError.bad("Invalid AUTHENTICATE arguments"));
+                return;
+            }
+            if (args.isEmpty() || args.size() > 2) {
+                reply(tag, ImapError.bad("AUTHENTICATE expects a mechanism and an optional initial response"));
+                return;
+            }
+            String mech = new String(args.get(0), StandardCharsets.US_ASCII).toUpperCase(Locale.ROOT);
+            if (!SASL_MECHANISMS.contains(mech)) {
+                reply(tag, ImapError.cannot("Unsupported authentication mechanism"));
+                return;
+            }
+            if (args.size() == 2) {
+                saslInitialResponse(tag, mech, new String(args.get(1), StandardCharsets.US_ASCII));
+            } else {
+                // RFC 9051 6.2.2: no initial response; ask for it with an empty challenge.
+                saslTag = tag;
+                saslMechanism = mech;
+                decoder.armContinuationLine();
+                client.writeAndFlush(Unpooled.wrappedBuffer(ImapReplies.continuation("")));
+            }
+        } else {
+            reply(tag, ImapError.bad("Command not valid before login"));
+        }
+    }
+
+    private void saslInitialResponse(String tag, String mech, String base64) {
+        if (base64.equals("*")) {
+            reply(tag, ImapError.bad("Authentication cancelled"));
+            return;
+        }
+        byte[] ir;
+        try {
+            ir = base64.equals("=") ? new byte[0] : Base64.getDecoder().decode(base64);
+        } catch (IllegalArgumentException e) {
+            reply(tag, ImapError.bad("Invalid base64 in authentication response"));
+            return;
+        }
+        startLogin(tag, new ClientLogin.Sasl(mech, ir));
+    }
+
+    private void startTls(String tag) {
+        if (!localTls.offersStartTls() || clientTls) {
+            reply(tag, ImapError.bad("STARTTLS not available"));
+            return;
+        }
+        if (decoder.bufferedOctets() > 0) {
+            // SECURITY.md 10 (CVE-2011-0411 class): octets pipelined behind STARTTLS would be read as if over TLS.
+            metrics.protocolError();
+            log.info("imap session {} sent data after STARTTLS; closing", id);
+            closing = true;
+            client.close();
+            return;
+        }
+        client.writeAndFlush(Unpooled.wrappedBuffer(ImapReplies.ok(tag, null, "Begin TLS negotiation now")))
+                .addListener((ChannelFutureListener) f -> {
+                    if (!f.isSuccess() || !client.isActive()) {
+                        return;
+                    }
+                    SslHandler ssl = localTls.newHandler(client.alloc());
+                    client.pipeline().addFirst("tls", ssl);
+                    ssl.handshakeFuture().addListener((Future<Channel> hs) -> {
+                        if (hs.isSuccess()) {
+                            clientTls = true; // capabilities are computed afresh: STARTTLS is gone from them
+                        }
+                    });
+                    client.read();
+                });
+    }
+
+    private void startLogin(String tag, ClientLogin credentials) {
+        Optional<Account> account = config.accountForLogin(credentials.loginName());
+        if (account.isEmpty()) {
+            credentials.erase();
+            metrics.authFailure();
+            log.info("imap session {} login for an unknown account refused", id);
+            reply(tag, new ImapError(ImapError.Status.NO, "AUTHENTICATIONFAILED", "Unknown user for this proxy"));
+            return;
+        }
+        login = credentials;
+        loginClientTag = tag;
+        transition(State.CONNECTING_UPSTREAM);
+        Account a = account.get();
+        log.info("imap session {} connecting to {} for {}", id, a.imapUpstream(), a.email());
+        connector.connect(client.eventLoop(), a.imapUpstream(), new UpstreamHandler())
+                .addListener((Future<UpstreamLink> f) -> {
+                    if (f.isSuccess()) {
+                        onUpstreamReady(f.getNow());
+                    } else {
+                        onUpstreamFailed(f.cause());
+                    }
+                });
+    }
+
+    private void onUpstreamFailed(Throwable cause) {
+        UpstreamFailure failure = cause instanceof UpstreamFailure uf ? uf : UpstreamFailure.from(cause, "the provider");
+        log.warn("imap session {} upstream unavailable ({}): {}{}", id, failure.outcome(), failure.getMessage(),
+                failure.getCause() == null ? "" : " (" + failure.getCause() + ")");
+        eraseLogin();
+        if (closing) {
+            return;
+        }
+        transition(State.NOT_AUTHENTICATED);
+        reply(loginClientTag, ImapError.unavailable("Cannot reach the mail provider: " + failure.getMessage()));
+        loginClientTag = null;
+        drainQueued();
+    }
+
+    private void onUpstreamReady(UpstreamLink link) {
+        upstream = link.channel();
+        if (closing) {
+            upstream.close();
+            eraseLogin();
+            return;
+        }
+        tags = link.tags();
+        upstreamCaps = link.capabilities();
+        loginTag = tags.next();
+        loginCommand = UpstreamLogin.command(loginTag, login, upstreamCaps);
+        eraseLogin();
+        if (loginCommand == null) {
+            transition(State.NOT_AUTHENTICATED);
+            reply(loginClientTag, ImapError.cannot("The mail provider does not support this login method"));
+            upstream.close();
+            upstream = null;
+            drainQueued();
+            return;
+        }
+        loginCommand.writeUntilContinuation(upstream);
+        readUpstream();
+    }
+
+    private void eraseLogin() {
+        if (login != null) {
+            login.erase();
+            login = null;
+        }
+    }
+
+    /** Upstream responses while the login is in progress. */
+    private void loginResponse(ResponseLine line) {
+        if (line.kind() == ResponseLine.Kind.CONTINUATION) {
+            if (!loginCommand.isDone()) {
+                loginCommand.writeUntilContinuation(upstream);
+            } else {
+                // A SASL challenge (e.g. an XOAUTH2 error): the client answers it (RFC 9051 6.2.2).
+                loginAwaitsClient = true;
+                decoder.armContinuationLine();
+                client.writeAndFlush(line.retain());
+                drainQueued();
+            }
+            return;
+        }
+        if (line.kind() == ResponseLine.Kind.UNTAGGED) {
+            if (line.name().equals("CAPABILITY")) {
+                loginCapabilities = UpstreamConnector.atoms(line.tokens());
+            }
+            return;
+        }
+        if (line.tag().equals(loginTag)) {
+            loginAwaitsClient = false;
+            loginCommand.discard();
+            if (line.name().equals("OK")) {
+                List<String> caps = UpstreamConnector.capabilityCode(line.code());
+                if (caps != null) {
+                    finishLogin(caps);
+                } else {
+                    capabilityTag = tags.next();
+                    loginCapabilities = null;
+                    upstream.writeAndFlush(UpstreamLogin.line(capabilityTag, ImapVerb.CAPABILITY, capabilityTag + " CAPABILITY"));
+                }
+            } else {
+                metrics.authFailure();
+                log.info("imap session {} login refused by the provider", id);
+                String code = UpstreamConnector.capabilityCode(line.code()) != null ? null : line.code();
+                client.writeAndFlush(retag(line.retain(), loginClientTag, code));
+                upstream.close();
+                upstream = null;
+                loginClientTag = null;
+                transition(State.NOT_AUTHENTICATED);
+                drainQueued();
+            }
+        } else if (line.tag().equals(capabilityTag)) {
+            if (line.name().equals("OK") && loginCapabilities != null) {
+                finishLogin(loginCapabilities);
+            } else {
+                finishLogin(upstreamCaps.list());
+            }
+        }
+    }
+
+    private void finishLogin(List<String> caps) {
+        upstreamCaps = new Capabilities(caps);
+        transition(State.AUTHENTICATED);
+        log.info("imap session {} logged in", id);
+        replyOk(loginClientTag, "CAPABILITY " + String.join(" ", CapabilityFilter.forClient(caps)), "Logged in");
+        loginClientTag = null;
+        loginCommand = null;
+        drainQueued();
+        readUpstream();
+    }
+
+    private void onContinuationLine(ContinuationLine line) {
+        if (saslTag != null) {
+            String tag = saslTag;
+            String mech = saslMechanism;
+            saslTag = null;
+            saslMechanism = null;
+            String text = line.content().toString(StandardCharsets.US_ASCII).trim();
+            line.release();
+            saslInitialResponse(tag, mech, text.isEmpty() ? "=" : text);
+        } else if (state == State.CONNECTING_UPSTREAM && loginAwaitsClient && upstream != null) {
+            loginAwaitsClient = false;
+            upstream.writeAndFlush(line);
+        } else if (relaying() && upstream != null) {
+            upstream.writeAndFlush(line);
+        } else {
+            line.release();
+        }
+    }
+
+    // ---------------------------------------------------------------- relay, client to upstream
+
+    private void relayFromClient(Object msg) {
+        if (msg instanceof LiteralChunk chunk) {
+            if (discardCurrent) {
+                chunk.release();
+            } else {
+                writeUpstream(chunk);
+            }
+            return;
+        }
+        if (!(msg instanceof CommandLine line)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (!line.isFirst()) {
+            if (discardCurrent) {
+                if (line.isLast()) {
+                    discardCurrent = false;
+                }
+                abortLiteralIfNeeded(line);
+                line.release();
+                return;
+            }
+            forwardPiece(line);
+            return;
+        }
+        ImapVerb verb = line.verb();
+        ImapError refusal = null;
+        if (verb.equals(ImapVerb.STARTTLS)) {
+            refusal = ImapError.bad("STARTTLS is not available after login");
+        } else if (verb.equals(ImapVerb.COMPRESS)) {
+            refusal = ImapError.cannot("COMPRESS is not available through mailproxy");
+        } else if (verb.equals(ImapVerb.LOGIN) || verb.equals(ImapVerb.AUTHENTICATE)) {
+            refusal = ImapError.bad("Already logged in");
+        }
+        if (refusal != null) {
+            reply(line.tag(), refusal);
+            if (!line.isLast()) {
+                discardCurrent = true;
+                abortLiteralIfNeeded(line);
+            }
+            line.release();
+            return;
+        }
+        String proxyTag = tags.next();
+        InFlight f = new InFlight(line.tag(), proxyTag, verb);
+        inFlight.put(proxyTag, f);
+        current = line.isLast() ? null : f;
+        CommandLine out = line.withTag(proxyTag);
+        line.release();
+        if (verb.equals(ImapVerb.IDLE) && out.isLast()) {
+            transition(State.IDLE);
+            expect = Expect.RELAY_AND_ARM;
+        }
+        forwardPiece(out);
+    }
+
+    /** A refused or discarded piece announced a synchronizing literal that will now never get its "+". */
+    private void abortLiteralIfNeeded(CommandLine line) {
+        if (line.literal() != null && line.literal().synchronizing() && decoder.abortPendingLiteral()) {
+            discardCurrent = false;
+        }
+    }
+
+    private void forwardPiece(CommandLine line) {
+        LiteralSpec spec = line.literal();
+        CommandLine out = line;
+        if (spec != null) {
+            if (spec.synchronizing()) {
+                expect = Expect.RELAY;
+            } else if (!upstreamCaps.acceptsNonSyncLiteral(spec.size())) {
+                // RFC 7888: the provider lacks LITERAL+/LITERAL-; wait for its "+" ourselves and hold the client.
+                out = line.withLiteral(spec.asSynchronizing());
+                line.release();
+                expect = Expect.SWALLOW;
+            }
+        } else {
+            current = null;
+        }
+        writeUpstream(out);
+        if (expect == Expect.SWALLOW) {
+            upstream.flush();
+        }
+    }
+
+    private void writeUpstream(Object msg) {
+        if (upstream == null || !upstream.isActive()) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof io.netty.buffer.ByteBufHolder h) {
+            metrics.bytesToUpstream(h.content().readableBytes());
+        }
+        upstream.write(msg).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+    }
+
+    // ---------------------------------------------------------------- relay, upstream to client
+
+    /** The handler that takes the setup handler's place on the upstream channel. */
+    private final class UpstreamHandler extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            try {
+                onUpstream(msg);
+            } catch (RuntimeException e) {
+                ReferenceCountUtil.release(msg);
+                log.error("imap session {} failed relaying a response in state {}", id, state, e);
+                closeWithBye("[SERVERBUG] Internal proxy error");
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            client.flush();
+            readUpstream();
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            readClient();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (ctx.channel() != upstream) {
+                return;
+            }
+            if (state == State.CONNECTING_UPSTREAM && !closing) {
+                log.warn("imap session {} provider closed the connection during login", id);
+                transition(State.NOT_AUTHENTICATED);
+                upstream = null;
+                if (loginCommand != null) {
+                    loginCommand.discard();
+                }
+                reply(loginClientTag, ImapError.unavailable("The mail provider closed the connection"));
+                drainQueued();
+                return;
+            }
+            if (!closing && client.isActive()) {
+                log.info("imap session {} provider closed the connection", id);
+                closeWithBye("Connection to the mail provider lost");
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            log.warn("imap session {} upstream error: {}", id, cause.toString());
+            ctx.close();
+        }
+    }
+
+    private void onUpstream(Object msg) {
+        if (msg instanceof ResponseError e) {
+            metrics.protocolError();
+            log.warn("imap session {} provider broke the protocol: {}", id, e.reason());
+            closeWithBye("The mail provider sent an invalid response");
+            return;
+        }
+        if (state == State.CONNECTING_UPSTREAM) {
+            try {
+                if (msg instanceof ResponseLine line && line.isFirst()) {
+                    loginResponse(line);
+                }
+            } finally {
+                ReferenceCountUtil.release(msg);
+            }
+            return;
+        }
+        if (!relaying() || closing) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof LiteralChunk chunk) {
+            writeClient(chunk);
+            return;
+        }
+        ResponseLine line = (ResponseLine) msg;
+        if (!line.isFirst()) {
+            writeClient(line);
+            return;
+        }
+        switch (line.kind()) {
+            case CONTINUATION -> onContinuation(line);
+            case TAGGED -> onTagged(line);
+            case UNTAGGED -> onUntagged(line);
+        }
+    }
+
+    private void onContinuation(ResponseLine line) {
+        Expect e = expect;
+        expect = Expect.NONE;
+        switch (e) {
+            case RELAY -> writeClient(line);
+            case RELAY_AND_ARM -> {
+                decoder.armContinuationLine();
+                writeClient(line);
+            }
+            case SWALLOW -> {
+                line.release();
+                drainQueued();
+            }
+            case NONE -> {
+                log.debug("imap session {} unexpected continuation request from the provider", id);
+                line.release();
+            }
+        }
+    }
+
+    private void onTagged(ResponseLine line) {
+        InFlight f = inFlight.remove(line.tag());
+        if (f == null) {
+            log.debug("imap session {} tagged response for an unknown tag", id);
+            line.release();
+            return;
+        }
+        boolean ok = line.name().equals("OK");
+        if (current == f) {
+            // Completed while the client was still sending it (e.g. APPEND refused with TRYCREATE before "+").
+            current = null;
+            Expect e = expect;
+            if (e == Expect.RELAY || e == Expect.SWALLOW) {
+                expect = Expect.NONE;
+                if (!(e == Expect.RELAY && decoder.abortPendingLiteral())) {
+                    discardCurrent = true;
+                }
+            }
+        } else if (f.verb().equals(ImapVerb.IDLE) && expect == Expect.RELAY_AND_ARM) {
+            expect = Expect.NONE;
+        }
+        ImapVerb v = f.verb();
+        if ((v.equals(ImapVerb.SELECT) || v.equals(ImapVerb.EXAMINE)) && state == State.IDLE) {
+            beforeIdle = ok ? State.SELECTED : State.AUTHENTICATED;
+        } else if (v.equals(ImapVerb.SELECT) || v.equals(ImapVerb.EXAMINE)) {
+            if (state != State.LOGOUT) {
+                transition(ok ? State.SELECTED : State.AUTHENTICATED);
+            }
+        } else if ((v.equals(ImapVerb.CLOSE) || v.equals(ImapVerb.UNSELECT)) && ok) {
+            transition(State.AUTHENTICATED);
+        } else if (v.equals(ImapVerb.IDLE) && state == State.IDLE) {
+            transition(beforeIdle);
+        } else if (v.equals(ImapVerb.LOGOUT)) {
+            transition(State.LOGOUT);
+        }
+        ResponseLine out = retag(line, f.clientTag(), filterCode(line.code()));
+        if (state == State.LOGOUT) {
+            closing = true;
+            byeSent = true;
+            client.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+            upstream.close();
+            return;
+        }
+        writeClient(out);
+        drainQueued();
+    }
+
+    private void onUntagged(ResponseLine line) {
+        if (line.name().equals("CAPABILITY") && line.isLast()) {
+            List<String> caps = UpstreamConnector.atoms(line.tokens());
+            upstreamCaps = new Capabilities(caps);
+            line.release();
+            writeClient(Unpooled.wrappedBuffer(ImapReplies.untagged(
+                    "CAPABILITY " + String.join(" ", CapabilityFilter.forClient(caps)))));
+            return;
+        }
+        if (line.name().equals("BYE")) {
+            byeSent = true;
+        }
+        String code = filterCode(line.code());
+        if (line.isStatus() && code != line.code()) {
+            ResponseLine out = line.withCode(code);
+            line.release();
+            writeClient(out);
+            return;
+        }
+        // Data responses (FETCH, EXISTS, EXPUNGE, LIST, SEARCH...) pass untouched; FETCH rewriting hooks in here.
+        writeClient(line);
+    }
+
+    /**
+     * SECURITY.md 20: a {@code [CAPABILITY ...]} code is filtered like a CAPABILITY response (and remembered);
+     * any other code is returned as the same instance.
+     */
+    private String filterCode(String code) {
+        List<String> caps = UpstreamConnector.capabilityCode(code);
+        if (caps == null) {
+            return code;
+        }
+        upstreamCaps = new Capabilities(caps);
+        return "CAPABILITY " + String.join(" ", CapabilityFilter.forClient(caps));
+    }
+
+    /** A status response under the client's tag with {@code code}; consumes {@code line}. */
+    private static ResponseLine retag(ResponseLine line, String clientTag, String code) {
+        ResponseLine coded = code == line.code() ? line : line.withCode(code);
+        ResponseLine out = coded.withTag(clientTag);
+        if (coded != line) {
+            coded.release();
+        }
+        line.release();
+        return out;
+    }
+
+    private void writeClient(Object msg) {
+        if (!client.isActive()) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof io.netty.buffer.ByteBufHolder h) {
+            metrics.bytesToClient(h.content().readableBytes());
+        } else if (msg instanceof ByteBuf b) {
+            metrics.bytesToClient(b.readableBytes());
+        }
+        client.write(msg).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+    }
+}
