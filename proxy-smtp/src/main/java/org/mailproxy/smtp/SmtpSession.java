@@ -240,7 +240,12 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof IdleStateEvent) {
-            // Only while we wait for the client; while the upstream works, its own deadline applies.
+            // Only while we wait for the client; while the upstream works (or cannot take more data), its own
+            // deadline applies.
+            boolean heldByUpstream = state == State.DATA && upstream != null && !upstream.isWritable();
+            if (heldByUpstream) {
+                return;
+            }
             if (state == State.READY || state == State.AUTH_CLIENT || state == State.DATA || state == State.DATA_DISCARD
                     || state == State.STARTING) {
                 closeWith(SmtpReplies.clientIdle(), "client idle");

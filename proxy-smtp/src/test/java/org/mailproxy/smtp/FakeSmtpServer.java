@@ -48,12 +48,19 @@ final class FakeSmtpServer implements AutoCloseable {
         CountDownLatch dataReceived;
         /** Never answer DATA's end: for the upstream-reply deadline. */
         boolean silentAfterData;
+        /** Stop reading DATA after this many octets until {@link #resumeReading} opens; -1: never. */
+        int pauseAfterDataBytes = -1;
+        CountDownLatch paused = new CountDownLatch(1);
+        CountDownLatch resumeReading = new CountDownLatch(1);
+        /** Keep only the length and SHA-256 of each message (for big ones). */
+        boolean digestOnly;
     }
 
     final Options options;
     final List<String> commands = new CopyOnWriteArrayList<>();
     final List<byte[]> messages = new CopyOnWriteArrayList<>();
     final List<String> events = new CopyOnWriteArrayList<>();
+    final List<String> digests = new CopyOnWriteArrayList<>();
     private final ServerSocket server;
     private final ExecutorService threads = Executors.newCachedThreadPool();
     private final List<Socket> open = Collections.synchronizedList(new ArrayList<>());
@@ -236,6 +243,15 @@ final class FakeSmtpServer implements AutoCloseable {
         /** The DATA octets up to (not including) the final ".CRLF"; null when the drop option fires. */
         byte[] readData() throws IOException {
             ByteArrayOutputStream b = new ByteArrayOutputStream();
+            java.security.MessageDigest sha;
+            try {
+                sha = java.security.MessageDigest.getInstance("SHA-256");
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+            if (options.digestOnly) {
+                return readDataFast(sha);
+            }
             int[] last = {'\r', '\n', 0, 0, 0};
             int n = 0;
             while (true) {
@@ -243,10 +259,22 @@ final class FakeSmtpServer implements AutoCloseable {
                 if (c < 0) {
                     return null;
                 }
-                b.write(c);
+                if (options.digestOnly) {
+                    sha.update((byte) c);
+                } else {
+                    b.write(c);
+                }
                 n++;
                 if (options.dropAfterDataBytes >= 0 && n >= options.dropAfterDataBytes) {
                     return null;
+                }
+                if (n == options.pauseAfterDataBytes) {
+                    options.paused.countDown();
+                    try {
+                        options.resumeReading.await(60, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
                 }
                 last[0] = last[1];
                 last[1] = last[2];
@@ -254,11 +282,49 @@ final class FakeSmtpServer implements AutoCloseable {
                 last[3] = last[4];
                 last[4] = c;
                 if (last[0] == '\r' && last[1] == '\n' && last[2] == '.' && last[3] == '\r' && last[4] == '\n') {
+                    if (options.digestOnly) {
+                        // The digest covers the terminator too: the test computes it the same way.
+                        digests.add((n - 3) + ":" + java.util.HexFormat.of().formatHex(sha.digest()));
+                        return new byte[0];
+                    }
                     byte[] all = b.toByteArray();
                     return java.util.Arrays.copyOf(all, all.length - 3);
                 }
                 if (n == 3 && last[2] == '.' && last[3] == '\r' && last[4] == '\n') {
                     return new byte[0];
+                }
+            }
+        }
+
+        /** Block reads for big messages; assumes nothing is pipelined after the terminator. */
+        byte[] readDataFast(java.security.MessageDigest sha) throws IOException {
+            byte[] buf = new byte[65536];
+            byte[] tail = {'\r', '\n', 0, 0, 0};
+            long n = 0;
+            boolean pausedOnce = false;
+            while (true) {
+                int r = in.read(buf);
+                if (r < 0) {
+                    return null;
+                }
+                sha.update(buf, 0, r);
+                n += r;
+                for (int i = Math.max(0, r - 5); i < r; i++) {
+                    System.arraycopy(tail, 1, tail, 0, 4);
+                    tail[4] = buf[i];
+                }
+                if (tail[0] == '\r' && tail[1] == '\n' && tail[2] == '.' && tail[3] == '\r' && tail[4] == '\n') {
+                    digests.add((n - 3) + ":" + java.util.HexFormat.of().formatHex(sha.digest()));
+                    return new byte[0];
+                }
+                if (!pausedOnce && options.pauseAfterDataBytes >= 0 && n >= options.pauseAfterDataBytes) {
+                    pausedOnce = true;
+                    options.paused.countDown();
+                    try {
+                        options.resumeReading.await(60, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
                 }
             }
         }

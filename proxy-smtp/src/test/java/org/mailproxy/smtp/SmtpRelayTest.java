@@ -289,6 +289,18 @@ class SmtpRelayTest {
     }
 
     @Test
+    void unknownVerbsAreRelayedAfterAuth() throws Exception {
+        FakeSmtpServer up = fake();
+        TestClient c = client(proxy(up.url()));
+        c.reply();
+        assertThat(c.cmd("XCLIENT ADDR=1.2.3.4")).isEqualTo("530 5.7.0 Authentication required");
+        c.cmd("AUTH PLAIN " + TestClient.plain("alice", "secret"));
+        assertThat(c.cmd("XCLIENT ADDR=1.2.3.4")).isEqualTo("502 5.5.2 Error: command not recognized");
+        assertThat(c.cmd("VRFY bob")).isEqualTo("252 2.0.0 maybe");
+        assertThat(up.commands).contains("XCLIENT ADDR=1.2.3.4");
+    }
+
+    @Test
     void localStartTls() throws Exception {
         FakeSmtpServer up = fake();
         ProxyFixture p = proxy(ProxyFixture.one("alice", up.url()), "local-tls.mode = starttls");

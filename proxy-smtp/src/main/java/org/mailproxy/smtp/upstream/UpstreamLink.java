@@ -44,6 +44,7 @@ public final class UpstreamLink {
     private Capabilities capabilities = new Capabilities(java.util.List.of());
     private int awaiting;
     private ScheduledFuture<?> deadline;
+    private ScheduledFuture<?> stall;
     private boolean failed;
 
     UpstreamLink(Channel channel, UpstreamEndpoint endpoint, Duration replyTimeout, ProxyMetrics metrics, Listener listener) {
@@ -157,6 +158,14 @@ public final class UpstreamLink {
             deadline.cancel(false);
             deadline = null;
         }
+        cancelStall();
+    }
+
+    private void cancelStall() {
+        if (stall != null) {
+            stall.cancel(false);
+            stall = null;
+        }
     }
 
     private void onReply(SmtpReply reply) {
@@ -207,8 +216,16 @@ public final class UpstreamLink {
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (ctx.channel().isWritable() && !failed) {
-                listener.upstreamWritable();
+            if (ctx.channel().isWritable()) {
+                cancelStall();
+                if (!failed) {
+                    listener.upstreamWritable();
+                }
+            } else if (!failed && stall == null) {
+                // An upstream that stops reading would hold the client's data forever: give it the reply deadline.
+                stall = channel.eventLoop().schedule(() -> fail(new UpstreamFailure(Outcome.UNREACHABLE,
+                        endpoint.host() + ":" + endpoint.port() + " stopped accepting data for " + replyTimeout.toSeconds() + "s")),
+                        replyTimeout.toMillis(), TimeUnit.MILLISECONDS);
             }
             ctx.fireChannelWritabilityChanged();
         }
