@@ -21,6 +21,8 @@
 #   TESTSTACK_SUBMISSION_PORT (default 10587)   SMTP submission with mandatory STARTTLS
 #   TESTSTACK_SUBMISSIONS_PORT (default 10465)  SMTP submission with implicit TLS
 #   TESTSTACK_LISTEN (default 127.0.0.1)        listen address (0.0.0.0 inside a container)
+#   TESTSTACK_CERT_NAMES (default none)          more subjectAltName entries for the server certificate, e.g.
+#                                               IP:10.88.0.1 when clients reach a container through that address
 # Users (login = address): alice@example.test, bob@example.test, carol@example.test; see USERS below.
 #
 # Exit status: 0 ok, 1 failure, 3 the stack cannot run here (the message says what to install or why).
@@ -153,6 +155,9 @@ EOF
 # Test CA and server certificate (EC P-256, generated in milliseconds; keys in PKCS#8 PEM)
 
 make_ca() {
+  case "${TESTSTACK_CERT_NAMES:-}" in
+    *[!A-Za-z0-9.:,_-]*) die "TESTSTACK_CERT_NAMES must look like IP:10.0.0.1,DNS:host" ;;
+  esac
   mkdir -p "$CA"
   if [ -s "$CA/ca.crt" ] && [ -s "$CA/server.crt" ] && [ -s "$CA/server.key" ]; then
     return 0
@@ -170,7 +175,7 @@ make_ca() {
 basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
-subjectAltName=DNS:localhost,IP:127.0.0.1
+subjectAltName=DNS:localhost,IP:127.0.0.1${TESTSTACK_CERT_NAMES:+,$TESTSTACK_CERT_NAMES}
 subjectKeyIdentifier=hash
 authorityKeyIdentifier=keyid
 EOF
@@ -197,6 +202,8 @@ write_dovecot_config() {
   done <<< "$USERS"
   chmod 640 "$DOVECOT_ETC/users"
   chgrp dovecot "$DOVECOT_ETC/users"
+  local dovecot_listen=$LISTEN
+  [ "$LISTEN" = 0.0.0.0 ] && dovecot_listen='*'
   local dh=""
   [ -f /usr/share/dovecot/dh.pem ] && dh="ssl_dh = </usr/share/dovecot/dh.pem"
   # Dovecot wants one setting per line, also inside sections.
@@ -208,7 +215,7 @@ state_dir = $DOVECOT_STATE
 log_path = $LOGS/dovecot.log
 info_log_path = $LOGS/dovecot.log
 protocols = imap lmtp
-listen = $LISTEN
+listen = $dovecot_listen
 shutdown_clients = yes
 
 ssl = required
@@ -321,8 +328,7 @@ dovecot_pid() {
   local pid
   [ -f "$DOVECOT_RUN/master.pid" ] || return 1
   pid=$(cat "$DOVECOT_RUN/master.pid" 2>/dev/null) || return 1
-  [ -n "$pid" ] && alive "$pid" && [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = /usr/sbin/dovecot ] \
-    && echo "$pid"
+  [ -n "$pid" ] && alive "$pid" && [ "$(comm "$pid")" = dovecot ] && echo "$pid"
 }
 
 start_dovecot() {
@@ -351,7 +357,8 @@ write_postfix_config() {
   mkdir -p "$POSTFIX_ETC" "$POSTFIX_QUEUE" "$POSTFIX_DATA" "$LOGS"
   chown root:root "$POSTFIX_ETC" "$POSTFIX_QUEUE"
   chown postfix:postfix "$POSTFIX_DATA"
-  local mailboxes="" line user
+  local mailboxes="" line user postfix_interfaces=$LISTEN
+  [ "$LISTEN" = 0.0.0.0 ] && postfix_interfaces=all
   while IFS= read -r line; do
     user=${line%%:*}
     mailboxes="${mailboxes:+$mailboxes, }$user=$user/"
@@ -371,7 +378,7 @@ myhostname = mail.$DOMAIN
 mydomain = $DOMAIN
 myorigin = \$mydomain
 mydestination =
-inet_interfaces = $LISTEN
+inet_interfaces = $postfix_interfaces
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
 smtpd_banner = \$myhostname ESMTP test provider
@@ -479,8 +486,7 @@ postfix_pid() {
   local pid
   [ -f "$POSTFIX_QUEUE/pid/master.pid" ] || return 1
   pid=$(tr -d ' ' < "$POSTFIX_QUEUE/pid/master.pid" 2>/dev/null) || return 1
-  [ -n "$pid" ] && alive "$pid" \
-    && [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(postconf -dh daemon_directory)/master" ] && echo "$pid"
+  [ -n "$pid" ] && alive "$pid" && [ "$(comm "$pid")" = master ] && echo "$pid"
 }
 
 start_postfix() {
@@ -509,6 +515,12 @@ terminate() {
   kill -KILL "$pid" 2>/dev/null || true
   kill -KILL -- "-$pid" 2>/dev/null || true
   wait_gone "$pid" 100 && group_gone "$pid" 100 || die "process $pid did not stop"
+}
+
+# The command name of a process. (Not /proc/<pid>/exe: Postfix's master is not dumpable, and in a container
+# without CAP_SYS_PTRACE even root may not read its exe link.)
+comm() {
+  sed -n 's/^[0-9]* (\(.*\)) [A-Z] .*/\1/p' "/proc/$1/stat" 2>/dev/null
 }
 
 # A dead master is reparented to pid 1, which may reap it late: a zombie counts as gone.
@@ -666,10 +678,12 @@ main() {
     deliver) setup_paths "${1:-}"; shift; cmd_deliver "$@" ;;
     clear) setup_paths "${1:-}"; shift; cmd_clear "$@" ;;
     foreground)
+      # Container entry point: stays up while Dovecot runs (Postfix may be stopped on purpose by stop-postfix).
       setup_paths "${1:-}"; cmd_start
       trap 'stop_all; exit 0' TERM INT
-      while running; do sleep 1 & wait $!; done
-      die "a server stopped; see $LOGS" ;;
+      say "ready"
+      while dovecot_pid >/dev/null; do sleep 1 & wait $!; done
+      die "dovecot stopped; see $LOGS" ;;
     *) usage ;;
   esac
 }

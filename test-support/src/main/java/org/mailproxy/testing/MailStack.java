@@ -45,7 +45,7 @@ public final class MailStack implements UpstreamStack {
     private static final int EXIT_UNAVAILABLE = 3;
     /** Longest run directory whose Dovecot sockets still fit the 108-byte limit of a unix socket path. */
     private static final int MAX_RUN_DIR_LENGTH = 50;
-    private static final List<MailUser> USERS = List.of(
+    static final List<MailUser> USERS = List.of(
             new MailUser("alice@example.test", "alice@example.test", "alice-secret"),
             new MailUser("bob@example.test", "bob@example.test", "bob-secret"),
             new MailUser("carol@example.test", "carol@example.test", "carol-secret"));

@@ -1,19 +1,20 @@
 package org.mailproxy.testing;
 
-import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
- * JUnit 5 extension for tests that need the loopback mail stack: starts it before the class (or skips the whole
- * class with the reason when it cannot run here) and injects {@link MailStack} or {@link UpstreamStack} parameters.
- * Usually applied through {@link RequiresMailStack}.
+ * JUnit 5 extension for tests that need the loopback mail stack: starts it before the first test (or skips each
+ * test with the reason when it cannot run here) and injects {@link MailStack} or {@link UpstreamStack} parameters.
+ * Usually applied through {@link RequiresMailStack}. The skip is per test rather than per class because Maven
+ * Surefire reports a class aborted in {@code @BeforeAll} as zero tests, hiding the reason.
  */
-public final class MailStackExtension implements BeforeAllCallback, ParameterResolver {
+public final class MailStackExtension implements BeforeEachCallback, ParameterResolver {
 
     @Override
-    public void beforeAll(ExtensionContext context) {
+    public void beforeEach(ExtensionContext context) {
         MailStack.require();
     }
 

@@ -14,11 +14,12 @@ import java.util.stream.Stream;
 
 /**
  * Reads a Dovecot maildir (Maildir++ layout: INBOX at the root, folder {@code a/b} in {@code .a.b}) without going
- * through Dovecot, so tests see what was really stored.
+ * through Dovecot, so tests see what was really stored. The parsing helpers also serve the container stack, which
+ * reads the same files through the container engine.
  */
 final class Maildir {
 
-    private static final int ATTEMPTS = 5;
+    static final int ATTEMPTS = 5;
 
     private final Path root;
 
@@ -26,14 +27,21 @@ final class Maildir {
         this.root = root;
     }
 
-    Path folderDir(String folder) {
+    /** The directory of a folder relative to the maildir root: {@code ""} for INBOX, {@code .Sent} for Sent. */
+    static String folderSuffix(String folder) {
         if (folder.equalsIgnoreCase("INBOX")) {
-            return root;
+            return "";
         }
-        if (folder.isEmpty() || folder.startsWith(".") || folder.contains("..")) {
+        if (folder.isEmpty() || folder.startsWith(".") || folder.startsWith("/") || folder.contains("..")
+                || folder.contains("\0")) {
             throw new IllegalArgumentException("bad folder name: " + folder);
         }
-        return root.resolve("." + folder.replace('/', '.'));
+        return "." + folder.replace('/', '.');
+    }
+
+    Path folderDir(String folder) {
+        String suffix = folderSuffix(folder);
+        return suffix.isEmpty() ? root : root.resolve(suffix);
     }
 
     /**
@@ -59,7 +67,13 @@ final class Maildir {
         if (!Files.isDirectory(dir)) {
             return List.of();
         }
-        Map<String, Long> uids = uidList(dir.resolve("dovecot-uidlist"));
+        Path uidListFile = dir.resolve("dovecot-uidlist");
+        Map<String, Long> uids = new HashMap<>();
+        try {
+            uids = parseUidList(Files.readAllLines(uidListFile));
+        } catch (NoSuchFileException e) {
+            // no message listed yet
+        }
         List<StoredMessage> result = new ArrayList<>();
         for (String sub : List.of("new", "cur")) {
             Path subDir = dir.resolve(sub);
@@ -71,31 +85,31 @@ final class Maildir {
                 files = list.filter(Files::isRegularFile).toList();
             }
             for (Path file : files) {
-                String name = file.getFileName().toString();
-                int info = name.indexOf(":2,");
-                String base = info < 0 ? name : name.substring(0, info);
-                String flags = info < 0 ? "" : name.substring(info + 3);
-                long uid = uids.getOrDefault(base, -1L);
-                result.add(new StoredMessage(uid, file, flags, Files.readAllBytes(file)));
+                result.add(message(file, Files.readAllBytes(file), uids));
             }
         }
+        return sorted(result);
+    }
+
+    /** A stored message from its maildir file name ({@code <base>[:2,<flags>]}) and the parsed UID list. */
+    static StoredMessage message(Path file, byte[] content, Map<String, Long> uids) {
+        String name = file.getFileName().toString();
+        int info = name.indexOf(":2,");
+        String base = info < 0 ? name : name.substring(0, info);
+        String flags = info < 0 ? "" : name.substring(info + 3);
+        return new StoredMessage(uids.getOrDefault(base, -1L), file, flags, content);
+    }
+
+    static List<StoredMessage> sorted(List<StoredMessage> messages) {
+        List<StoredMessage> result = new ArrayList<>(messages);
         result.sort(Comparator.comparingLong((StoredMessage m) -> m.uid() < 0 ? Long.MAX_VALUE : m.uid())
                 .thenComparing(m -> m.file().getFileName().toString()));
         return List.copyOf(result);
     }
 
     /** {@code dovecot-uidlist}: a header line, then {@code <uid> [extensions] :<base file name>} per message. */
-    private static Map<String, Long> uidList(Path file) throws IOException {
+    static Map<String, Long> parseUidList(List<String> lines) {
         Map<String, Long> uids = new HashMap<>();
-        if (!Files.exists(file)) {
-            return uids;
-        }
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(file);
-        } catch (NoSuchFileException e) {
-            return uids;
-        }
         for (int i = 1; i < lines.size(); i++) {
             String line = lines.get(i);
             int space = line.indexOf(' ');
