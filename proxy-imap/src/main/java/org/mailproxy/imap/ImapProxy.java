@@ -43,6 +43,8 @@ public final class ImapProxy implements ProxyService {
     private final ProxyMetrics metrics;
     private final UpstreamConnector connector;
     private final ChannelGroup sessions = new DefaultChannelGroup("imap-sessions", GlobalEventExecutor.INSTANCE);
+    private final CompletableFuture<Void> drained = new CompletableFuture<>();
+    private volatile boolean draining;
     private Channel server;
     private InetSocketAddress bound;
 
@@ -80,7 +82,7 @@ public final class ImapProxy implements ProxyService {
                         // output progress counts as activity, so a slow download is not cut.
                         ch.pipeline().addLast("idle", new IdleStateHandler(true, 0, 0, idleSeconds, TimeUnit.SECONDS));
                         ch.pipeline().addLast("session", new ImapSession(SessionIds.next("imap"), context.config(),
-                                context.localTls(), metrics, connector));
+                                context.localTls(), metrics, connector, ImapProxy.this::sessionClosed));
                     }
                 });
         ChannelFuture f = b.bind(settings.listen().toSocketAddress()).awaitUninterruptibly();
@@ -118,11 +120,7 @@ public final class ImapProxy implements ProxyService {
     @Override
     public CompletionStage<Void> drainAndClose(Duration grace) {
         stopAccepting();
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        if (sessions.isEmpty()) {
-            done.complete(null);
-            return done;
-        }
+        draining = true;
         for (Channel ch : sessions) {
             ch.eventLoop().execute(() -> {
                 ImapSession s = ch.pipeline().get(ImapSession.class);
@@ -133,11 +131,18 @@ public final class ImapProxy implements ProxyService {
                 }
             });
         }
-        sessions.newCloseFuture().addListener(f -> done.complete(null));
+        // A client that does not read its BYE is cut off after the grace period.
         GlobalEventExecutor.INSTANCE.schedule(() -> {
             sessions.close();
         }, Math.max(0, grace.toMillis()), TimeUnit.MILLISECONDS);
-        return done;
+        sessionClosed();
+        return drained;
+    }
+
+    private void sessionClosed() {
+        if (draining && metrics.activeSessions() == 0) {
+            drained.complete(null);
+        }
     }
 
     @Override

@@ -80,6 +80,7 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     private final LocalTls localTls;
     private final ProxyMetrics metrics;
     private final UpstreamConnector connector;
+    private final Runnable onClosed;
 
     private Channel client;
     private ImapCommandDecoder decoder;
@@ -122,7 +123,10 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     private record InFlight(String clientTag, String proxyTag, ImapVerb verb) {
     }
 
-    public ImapSession(String id, MailproxyConfig config, LocalTls localTls, ProxyMetrics metrics, UpstreamConnector connector) {
+    /** @param onClosed runs on the event loop after the session is closed and counted as closed */
+    public ImapSession(String id, MailproxyConfig config, LocalTls localTls, ProxyMetrics metrics, UpstreamConnector connector,
+                       Runnable onClosed) {
+        this.onClosed = onClosed;
         this.id = id;
         this.config = config;
         this.settings = config.imap();
@@ -285,6 +289,7 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
         if (upstream != null) {
             upstream.close();
         }
+        onClosed.run();
         ctx.fireChannelInactive();
     }
 

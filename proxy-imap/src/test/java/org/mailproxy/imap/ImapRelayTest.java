@@ -1,0 +1,328 @@
+package org.mailproxy.imap;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** The relay against a scripted provider on loopback, driven by a raw-socket client. */
+class ImapRelayTest {
+
+    @TempDir
+    Path dir;
+
+    private FakeImapServer upstream;
+    private ImapProxyFixture proxy;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        upstream = new FakeImapServer();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (proxy != null) {
+            proxy.close();
+        }
+        upstream.close();
+    }
+
+    private ImapProxyFixture start() throws Exception {
+        proxy = new ImapProxyFixture(dir, Map.of("alice", upstream.url()), "");
+        return proxy;
+    }
+
+    private ImapTestClient loggedIn() throws Exception {
+        ImapTestClient c = new ImapTestClient(proxy.port());
+        c.readResponse();
+        assertThat(c.command("a1", "LOGIN alice s3cret")).last().asString().startsWith("a1 OK");
+        return c;
+    }
+
+    @Test
+    void greetingIsTheProxysOwnAndLoginReturnsFilteredCapabilities() throws Exception {
+        start();
+        try (ImapTestClient c = new ImapTestClient(proxy.port())) {
+            String greeting = c.readResponse();
+            assertThat(greeting).startsWith("* OK [CAPABILITY IMAP4rev1 ").endsWith("mailproxy ready")
+                    .doesNotContain("fake provider");
+            List<String> login = c.command("a1", "LOGIN alice s3cret");
+            String ok = login.get(login.size() - 1);
+            assertThat(ok).startsWith("a1 OK [CAPABILITY IMAP4rev1 ").contains(" IDLE ", " UIDPLUS ", " MOVE ",
+                    " X-AFTER-LOGIN", " LITERAL-").doesNotContain("COMPRESS", "BINARY", "LITERAL+", "AUTH=", "SASL-IR");
+            List<String> caps = c.command("a2", "CAPABILITY");
+            assertThat(caps.get(0)).startsWith("* CAPABILITY IMAP4rev1 ").doesNotContain("COMPRESS", "BINARY", "LITERAL+")
+                    .endsWith("LITERAL-");
+            assertThat(caps.get(1)).isEqualTo("a2 OK done");
+        }
+        assertThat(proxy.counter("mailproxy.sessions")).isEqualTo(1);
+    }
+
+    @Test
+    void loginNameSelectsTheAccount() throws Exception {
+        try (FakeImapServer bobs = new FakeImapServer()) {
+            bobs.script.user = "bob";
+            bobs.script.password = "hunter2";
+            proxy = new ImapProxyFixture(dir, Map.of("alice", upstream.url(), "bob", bobs.url()), "");
+            try (ImapTestClient c = new ImapTestClient(proxy.port())) {
+                c.readResponse();
+                assertThat(c.command("a1", "LOGIN bob hunter2")).last().asString().startsWith("a1 OK");
+            }
+            assertThat(bobs.received).anyMatch(l -> l.contains("LOGIN"));
+            assertThat(upstream.received).noneMatch(l -> l.contains("LOGIN"));
+            try (ImapTestClient c = new ImapTestClient(proxy.port())) {
+                c.readResponse();
+                assertThat(c.command("a1", "LOGIN nobody x")).last().asString().startsWith("a1 NO [AUTHENTICATIONFAILED]");
+            }
+        }
+    }
+
+    @Test
+    void tagsUpstreamAreTheProxysOwnAndMappedBack() throws Exception {
+        start();
+        try (ImapTestClient c = loggedIn()) {
+            List<String> select = c.command("client.tag-7", "SELECT INBOX");
+            assertThat(select).contains("* 1 EXISTS").last().isEqualTo("client.tag-7 OK [READ-WRITE] selected");
+            // pipelined commands
+            c.send("p1 NOOP\r\np2 NOOP\r\np3 NOOP\r\n");
+            assertThat(c.readUntilTagged("p3")).containsExactly("p1 OK noop", "p2 OK noop", "p3 OK noop");
+        }
+        assertThat(upstream.received).isNotEmpty().allMatch(l -> l.startsWith("mp"));
+        assertThat(upstream.received).noneMatch(l -> l.contains("client.tag-7") || l.startsWith("p1"));
+    }
+
+    @Test
+    void wrongPasswordIsRelayedAsNoAndCountedAndTheSessionStaysUsable() throws Exception {
+        start();
+        try (ImapTestClient c = new ImapTestClient(proxy.port())) {
+            c.readResponse();
+            assertThat(c.command("a1", "LOGIN alice wrong")).last().isEqualTo("a1 NO [AUTHENTICATIONFAILED] Authentication failed.");
+            assertThat(c.command("a2", "LOGIN alice s3cret")).last().asString().startsWith("a2 OK");
+        }
+        assertThat(proxy.counter("mailproxy.auth.failures")).isEqualTo(1);
+    }
+
+    @Test
+    void authenticatePlainWithInitialResponseAndWithContinuation() throws Exception {
+        start();
+        String ir = Base64.getEncoder().encodeToString("\0alice\0s3cret".getBytes(StandardCharsets.UTF_8));
+        try (ImapTestClient c = new ImapTestClient(proxy.port())) {
+            c.readResponse();
+            assertThat(c.command("a1", "AUTHENTICATE PLAIN " + ir)).last().asString().startsWith("a1 OK [CAPABILITY");
+        }
+        try (ImapTestClient c = new ImapTestClient(proxy.port())) {
+            c.readResponse();
+            c.send("a1 AUTHENTICATE PLAIN\r\n");
+            assertThat(c.readLine()).isEqualTo("+ ");
+            c.send(ir + "\r\n");
+            assertThat(c.readUntilTagged("a1")).last().asString().startsWith("a1 OK [CAPABILITY");
+        }
+        assertThat(upstream.received).anyMatch(l -> l.matches("mp\\d+ AUTHENTICATE PLAIN .+"));
+    }
+
+    @Test
+    void loginWithLiteralsBeforeLogin() throws Exception {
+        start();
+        try (ImapTestClient c = new ImapTestClient(proxy.port())) {
+            c.readResponse();
+            c.send("a1 LOGIN {5}\r\n");
+            assertThat(c.readLine()).startsWith("+ ");
+            c.send("alice {6+}\r\ns3cret\r\n");
+            assertThat(c.readUntilTagged("a1")).last().asString().startsWith("a1 OK");
+        }
+    }
+
+    @Test
+    void commandsBeforeLogin() throws Exception {
+        start();
+        try (ImapTestClient c = new ImapTestClient(proxy.port())) {
+            c.readResponse();
+            assertThat(c.command("a1", "NOOP")).containsExactly("a1 OK NOOP completed");
+            assertThat(c.command("a2", "ID (\"name\" \"test\")")).containsExactly("* ID (\"name\" \"mailproxy\")", "a2 OK ID completed");
+            assertThat(c.command("a3", "STARTTLS")).containsExactly("a3 BAD STARTTLS not available");
+            assertThat(c.command("a4", "SELECT INBOX")).containsExactly("a4 BAD Command not valid before login");
+            assertThat(c.command("a5", "AUTHENTICATE CRAM-MD5")).containsExactly("a5 NO [CANNOT] Unsupported authentication mechanism");
+            assertThat(c.command("a6", "LOGOUT")).containsExactly("* BYE mailproxy logging out", "a6 OK LOGOUT completed");
+            assertThat(c.closedByPeer()).isTrue();
+        }
+        assertThat(upstream.received).isEmpty();
+    }
+
+    @Test
+    void starttlsAndCompressAfterLoginAreRefused() throws Exception {
+        start();
+        try (ImapTestClient c = loggedIn()) {
+            assertThat(c.command("b1", "STARTTLS")).containsExactly("b1 BAD STARTTLS is not available after login");
+            assertThat(c.command("b2", "COMPRESS DEFLATE")).containsExactly("b2 NO [CANNOT] COMPRESS is not available through mailproxy");
+            assertThat(c.command("b3", "NOOP")).containsExactly("b3 OK noop");
+        }
+        assertThat(upstream.received).noneMatch(l -> l.contains("COMPRESS") || l.contains("STARTTLS"));
+    }
+
+    @Test
+    void appendWithSynchronizingLiteral() throws Exception {
+        start();
+        byte[] message = "Subject: test\r\n\r\nbody line\r\n".getBytes(StandardCharsets.US_ASCII);
+        try (ImapTestClient c = loggedIn()) {
+            c.send("a2 APPEND INBOX (\\Seen) {" + message.length + "}\r\n");
+            assertThat(c.readLine()).isEqualTo("+ go ahead");
+            c.send(message);
+            c.send("\r\n");
+            assertThat(c.readUntilTagged("a2")).containsExactly("a2 OK [APPENDUID 7 1] appended");
+        }
+        assertThat(upstream.appended.get(0)).isEqualTo(message);
+    }
+
+    @Test
+    void appendWithNonSynchronizingLiteralPassesToAProviderWithLiteralPlus() throws Exception {
+        start();
+        byte[] message = "Subject: plus\r\n\r\nx\r\n".getBytes(StandardCharsets.US_ASCII);
+        try (ImapTestClient c = loggedIn()) {
+            c.send("a2 APPEND INBOX {" + message.length + "+}\r\n");
+            c.send(message);
+            c.send("\r\na3 NOOP\r\n");
+            assertThat(c.readUntilTagged("a3")).containsExactly("a2 OK [APPENDUID 7 1] appended", "a3 OK noop");
+        }
+        assertThat(upstream.appended.get(0)).isEqualTo(message);
+        assertThat(upstream.received).anyMatch(l -> l.endsWith("APPEND INBOX {" + message.length + "+}"));
+    }
+
+    @Test
+    void nonSynchronizingLiteralIsConvertedForAProviderWithoutLiteralPlus() throws Exception {
+        upstream.script.capabilities = "IMAP4rev1 AUTH=PLAIN IDLE UIDPLUS";
+        start();
+        byte[] message = "Subject: converted\r\n\r\ny\r\n".getBytes(StandardCharsets.US_ASCII);
+        try (ImapTestClient c = loggedIn()) {
+            c.send("a2 APPEND INBOX {" + message.length + "+}\r\n");
+            c.send(message);
+            c.send("\r\na3 NOOP\r\n");
+            // No "+" reaches the client: the proxy answered the provider's continuation itself.
+            assertThat(c.readUntilTagged("a3")).containsExactly("a2 OK [APPENDUID 7 1] appended", "a3 OK noop");
+        }
+        assertThat(upstream.appended.get(0)).isEqualTo(message);
+        assertThat(upstream.received).anyMatch(l -> l.endsWith("APPEND INBOX {" + message.length + "}"));
+    }
+
+    @Test
+    void literalAboveLiteralMinusCapIsRefusedAndTheConnectionClosed() throws Exception {
+        start();
+        try (ImapTestClient c = loggedIn()) {
+            c.send("a2 APPEND INBOX {5000+}\r\n");
+            assertThat(c.readResponse()).startsWith("a2 BAD [TOOBIG]");
+            assertThat(c.readResponse()).startsWith("* BYE");
+            assertThat(c.closedByPeer()).isTrue();
+        }
+        assertThat(upstream.received).noneMatch(l -> l.contains("APPEND"));
+    }
+
+    @Test
+    void fetchOfAMultiMegabyteBodyIsRelayedByteExact() throws Exception {
+        byte[] body = new byte[3 * 1024 * 1024 + 17];
+        new Random(42).nextBytes(body);
+        for (int i = 0; i < body.length; i++) {
+            if (body[i] == 0) {
+                body[i] = 1;
+            }
+        }
+        upstream.script.body = body;
+        start();
+        try (ImapTestClient c = loggedIn()) {
+            c.command("a2", "SELECT INBOX");
+            List<String> fetch = c.command("a3", "FETCH 1 BODY[]");
+            assertThat(fetch).containsExactly("* 1 FETCH (UID 1 RFC822.SIZE " + body.length + " BODY[] <literal " + body.length + ">)",
+                    "a3 OK fetched");
+            assertThat(c.literals.get(c.literals.size() - 1)).isEqualTo(body);
+        }
+        assertThat(proxy.counter("mailproxy.bytes", "direction", "to_client")).isGreaterThan(body.length);
+    }
+
+    @Test
+    void idleRelaysUnsolicitedResponsesAndDone() throws Exception {
+        start();
+        try (ImapTestClient c = loggedIn()) {
+            c.command("a2", "SELECT INBOX");
+            c.send("a3 IDLE\r\n");
+            assertThat(c.readLine()).isEqualTo("+ idling");
+            assertThat(c.readLine()).isEqualTo("* 2 EXISTS");
+            c.send("DONE\r\n");
+            assertThat(c.readUntilTagged("a3")).containsExactly("a3 OK idle done");
+            assertThat(c.command("a4", "NOOP")).containsExactly("a4 OK noop");
+        }
+        assertThat(upstream.received).anyMatch(l -> l.equals("DONE"));
+    }
+
+    @Test
+    void clientDroppingMidLiteralDoesNotDisturbOtherSessions() throws Exception {
+        start();
+        ImapTestClient dropper = loggedIn();
+        dropper.send("a2 APPEND INBOX {100000}\r\n");
+        assertThat(dropper.readLine()).startsWith("+ ");
+        dropper.send("only a little of it");
+        dropper.close();
+        try (ImapTestClient c = loggedIn()) {
+            assertThat(c.command("b1", "NOOP")).containsExactly("b1 OK noop");
+        }
+        await().until(() -> proxy.proxy.activeSessions() == 0);
+    }
+
+    @Test
+    void oversizedLineGetsBadAndCloseAndTheProxyServesTheNextSession() throws Exception {
+        start();
+        try (ImapTestClient c = new ImapTestClient(proxy.port())) {
+            c.readResponse();
+            c.send("a1 NOOP " + "x".repeat(70_000) + "\r\n");
+            assertThat(c.readResponse()).isEqualTo("* BAD Command line too long");
+            assertThat(c.readResponse()).startsWith("* BYE");
+            assertThat(c.closedByPeer()).isTrue();
+        }
+        try (ImapTestClient c = loggedIn()) {
+            assertThat(c.command("b1", "NOOP")).containsExactly("b1 OK noop");
+        }
+        assertThat(proxy.counter("mailproxy.protocol.errors")).isEqualTo(1);
+    }
+
+    @Test
+    void garbageAndNulGetProtocolErrors() throws Exception {
+        start();
+        try (ImapTestClient c = new ImapTestClient(proxy.port())) {
+            c.readResponse();
+            c.send("\"bad tag\r\n");
+            assertThat(c.readResponse()).isEqualTo("* BAD Invalid tag");
+            c.send("a1 NO\0OP\r\n");
+            assertThat(c.readResponse()).isEqualTo("* BAD NUL octet in command");
+            assertThat(c.readResponse()).startsWith("* BYE");
+            assertThat(c.closedByPeer()).isTrue();
+        }
+    }
+
+    @Test
+    void tooLargeSynchronizingLiteralGetsTooBigWithoutContinuation() throws Exception {
+        start();
+        try (ImapTestClient c = loggedIn()) {
+            c.send("a2 APPEND INBOX {999999999999}\r\n");
+            assertThat(c.readResponse()).startsWith("a2 NO [TOOBIG]");
+            assertThat(c.command("a3", "NOOP")).containsExactly("a3 OK noop");
+        }
+    }
+
+    @Test
+    void shutdownSaysByeToEverySession() throws Exception {
+        start();
+        try (ImapTestClient c = loggedIn()) {
+            proxy.proxy.drainAndClose(java.time.Duration.ofSeconds(1)).toCompletableFuture().get();
+            assertThat(c.readResponse()).isEqualTo("* BYE mailproxy shutting down");
+            assertThat(c.closedByPeer()).isTrue();
+        }
+        assertThat(proxy.proxy.activeSessions()).isZero();
+    }
+}
