@@ -1,0 +1,127 @@
+package org.mailproxy.core.crypto.openpgp;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class KeyringTest {
+    private static final char[] PASS = "correct horse".toCharArray();
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void generatesV4KeyListsExportsAndReloads() throws Exception {
+        Keyring k = Keyring.open(dir.resolve("keys"));
+        KeyInfo info = k.generate("alice@example.org", PASS, KeyVersion.V4);
+        assertThat(info.version()).isEqualTo(4);
+        assertThat(info.fingerprint()).hasSize(40);
+        assertThat(info.userIds()).containsExactly("<alice@example.org>");
+        assertThat(info.secret()).isTrue();
+        assertThat(info.canEncrypt()).isTrue();
+        assertThat(info.canSign()).isTrue();
+        assertThat(info.revoked()).isFalse();
+        assertThat(Files.getPosixFilePermissions(dir.resolve("keys/secret/" + info.fingerprint() + ".pgp")))
+                .isEqualTo(PosixFilePermissions.fromString("rw-------"));
+
+        Keyring reopened = Keyring.open(dir.resolve("keys"));
+        assertThat(reopened.list()).extracting(KeyInfo::fingerprint).containsExactly(info.fingerprint());
+        assertThat(reopened.list().get(0).secret()).isTrue();
+        assertThat(reopened.fingerprintsFor("ALICE@example.org")).containsExactly(info.fingerprint());
+
+        ByteArrayOutputStream armored = new ByteArrayOutputStream();
+        reopened.export("alice@example.org", false, true, armored);
+        assertThat(armored.toString(StandardCharsets.US_ASCII)).startsWith("-----BEGIN PGP PUBLIC KEY BLOCK-----");
+
+        Keyring other = Keyring.open(dir.resolve("other"));
+        List<KeyInfo> imported = other.importKeys(new ByteArrayInputStream(armored.toByteArray()));
+        assertThat(imported).extracting(KeyInfo::fingerprint).containsExactly(info.fingerprint());
+        assertThat(imported.get(0).secret()).isFalse();
+    }
+
+    @Test
+    void generatesV6Key() throws Exception {
+        Keyring k = Keyring.open(dir.resolve("keys"));
+        KeyInfo info = k.generate("bob@example.org", PASS, KeyVersion.V6);
+        assertThat(info.version()).isEqualTo(6);
+        assertThat(info.fingerprint()).hasSize(64);
+        assertThat(info.canEncrypt()).isTrue();
+        try (UnlockedKey u = k.unlock(info.fingerprint(), PassphraseSource.ofChars(PASS))) {
+            assertThat(u.fingerprint()).isEqualTo(info.fingerprint());
+        }
+    }
+
+    @Test
+    void secretExportImportKeepsProtection() throws Exception {
+        Keyring k = Keyring.open(dir.resolve("keys"));
+        KeyInfo info = k.generate("carol@example.org", PASS, KeyVersion.V4);
+        ByteArrayOutputStream bin = new ByteArrayOutputStream();
+        k.export(info.fingerprint(), true, false, bin);
+        Keyring other = Keyring.open(dir.resolve("other"));
+        KeyInfo back = other.importKeys(new ByteArrayInputStream(bin.toByteArray())).get(0);
+        assertThat(back.secret()).isTrue();
+        assertThatThrownBy(() -> other.unlock(info.fingerprint(), PassphraseSource.ofChars("wrong".toCharArray())))
+                .isInstanceOf(KeyException.class).hasMessageContaining("wrong passphrase");
+        other.unlock(info.fingerprint(), PassphraseSource.ofChars(PASS)).close();
+    }
+
+    @Test
+    void importsSeveralArmoredBlocksInARow() throws Exception {
+        Keyring a = Keyring.open(dir.resolve("a"));
+        KeyInfo one = a.generate("one@example.org", PASS, KeyVersion.V4);
+        KeyInfo two = a.generate("two@example.org", PASS, KeyVersion.V6);
+        ByteArrayOutputStream both = new ByteArrayOutputStream();
+        a.export(one.fingerprint(), false, true, both);
+        a.export(two.fingerprint(), false, true, both);
+        Keyring b = Keyring.open(dir.resolve("b"));
+        assertThat(b.importKeys(new ByteArrayInputStream(both.toByteArray())))
+                .extracting(KeyInfo::fingerprint).containsExactly(one.fingerprint(), two.fingerprint());
+        assertThat(b.delete(one.fingerprint())).isTrue();
+        assertThat(b.list()).extracting(KeyInfo::fingerprint).containsExactly(two.fingerprint());
+        assertThat(Files.exists(dir.resolve("b/certs/" + one.fingerprint() + ".pgp"))).isFalse();
+    }
+
+    @Test
+    void refusesGarbageAndOversizedInput() throws Exception {
+        Keyring k = Keyring.open(dir.resolve("keys"), new KeyLimits(1024, 1024, 4, 4, 4, 10));
+        assertThatThrownBy(() -> k.importKeys(new ByteArrayInputStream(new byte[2048])))
+                .isInstanceOf(KeyException.class).hasMessageContaining("larger than");
+        assertThatThrownBy(() -> k.importKeys(new ByteArrayInputStream("hello".getBytes())))
+                .isInstanceOf(KeyException.class);
+    }
+
+    @Test
+    void daemonCheckRefusesGroupReadableKeyMaterial() throws Exception {
+        Keyring k = Keyring.open(dir.resolve("keys"));
+        KeyInfo info = k.generate("dave@example.org", PASS, KeyVersion.V4);
+        Keyring.checkPermissions(dir.resolve("keys"));
+        Files.setPosixFilePermissions(dir.resolve("keys/secret/" + info.fingerprint() + ".pgp"),
+                PosixFilePermissions.fromString("rw-r-----"));
+        assertThatThrownBy(() -> Keyring.checkPermissions(dir.resolve("keys")))
+                .hasMessageContaining("accessible to other users");
+        assertThatThrownBy(() -> Keyring.open(dir.resolve("keys"))).hasMessageContaining("accessible");
+    }
+
+    @Test
+    void passphraseFromFileAndSystemdCredential() throws Exception {
+        Path f = dir.resolve("pass");
+        Files.writeString(f, "s3cret\n");
+        assertThat(PassphraseSource.fromFile(f).passphrase()).isEqualTo("s3cret".toCharArray());
+        Path creds = Files.createDirectory(dir.resolve("creds"));
+        Files.writeString(creds.resolve("mailproxy-passphrase"), "cred-pass");
+        assertThat(PassphraseSource.systemdCredential(creds.toString(), "mailproxy-passphrase").passphrase())
+                .isEqualTo("cred-pass".toCharArray());
+        assertThatThrownBy(() -> PassphraseSource.systemdCredential(null, "x").passphrase())
+                .hasMessageContaining("CREDENTIALS_DIRECTORY");
+    }
+}
