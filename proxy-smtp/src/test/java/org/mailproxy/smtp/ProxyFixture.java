@@ -28,6 +28,11 @@ final class ProxyFixture implements AutoCloseable {
      * @param extra more HOCON inside {@code mailproxy { }}
      */
     ProxyFixture(Path dir, Map<String, String> accounts, String extra) throws Exception {
+        this(dir, accounts, extra, TestPki.TRUSTED_PEM);
+    }
+
+    /** With another CA for the upstream (the mail stack's test CA). */
+    ProxyFixture(Path dir, Map<String, String> accounts, String extra, Path trustedCa) throws Exception {
         StringBuilder acc = new StringBuilder();
         accounts.forEach((login, url) -> acc.append("{ email = \"").append(login).append("@example.com\", login = \"")
                 .append(login).append("\", imap.upstream = \"imaps://127.0.0.1:993\", smtp.upstream = \"").append(url).append("\" }\n"));
@@ -35,7 +40,7 @@ final class ProxyFixture implements AutoCloseable {
                 + "  data-dir = \"" + dir.resolve("data") + "\"\n"
                 + "  smtp.listen = \"127.0.0.1:0\"\n"
                 + "  metrics.listen = off\n"
-                + "  tls.trusted-ca-file = \"" + TestPki.TRUSTED_PEM + "\"\n"
+                + "  tls.trusted-ca-file = \"" + trustedCa + "\"\n"
                 + "  local-tls.mode = off\n"
                 + "  accounts = [\n" + acc + "  ]\n"
                 + extra + "\n}\n";
