@@ -13,9 +13,9 @@ import java.util.List;
 /** A raw-socket IMAP client: sends exactly what the test says and reads responses with their literals. */
 public final class ImapTestClient implements AutoCloseable {
 
-    private final Socket socket;
-    private final InputStream in;
-    private final OutputStream out;
+    private Socket socket;
+    private InputStream in;
+    private OutputStream out;
     /** Literal contents of the last responses read, in order. */
     public final List<byte[]> literals = new ArrayList<>();
 
@@ -24,6 +24,22 @@ public final class ImapTestClient implements AutoCloseable {
         socket.setSoTimeout(10_000);
         in = socket.getInputStream();
         out = socket.getOutputStream();
+    }
+
+    /** A client whose connection is TLS from the first byte (local implicit TLS). */
+    public ImapTestClient(int port, javax.net.ssl.SSLContext tls) throws IOException {
+        this(port);
+        upgrade(tls);
+    }
+
+    /** Starts TLS on the connection (after a STARTTLS OK), verifying the proxy's certificate. */
+    public void upgrade(javax.net.ssl.SSLContext tls) throws IOException {
+        javax.net.ssl.SSLSocket ssl = (javax.net.ssl.SSLSocket) tls.getSocketFactory()
+                .createSocket(socket, "localhost", socket.getPort(), true);
+        ssl.startHandshake();
+        socket = ssl;
+        in = ssl.getInputStream();
+        out = ssl.getOutputStream();
     }
 
     public void send(String text) throws IOException {
