@@ -260,7 +260,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (cause instanceof DecoderException && cause.getCause() instanceof SSLException || cause instanceof SSLException) {
-            settings.metrics().clientTlsFailure();
+            // Counted once, by the handshake event, when it was the handshake that failed.
             closeNow("client TLS failed");
             return;
         }
@@ -324,14 +324,14 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
     private void inputError(SmtpInputError error) {
         settings.metrics().protocolError();
         if (state == State.AUTH_CLIENT) {
-            // RFC 4954 4: a bad response line ends the exchange.
+            // RFC 4954 4: a bad response line ends the exchange; a relayed exchange is cancelled upstream too.
+            boolean relayed = !authLocal;
             endAuthExchange();
-            if (!authLocal && usable()) {
+            if (relayed && usable()) {
                 upstream.command("*");
                 moveTo(State.AUTH_UPSTREAM);
                 return;
             }
-            authLocal = false;
         }
         reply(error.reply());
         moveTo(State.READY);

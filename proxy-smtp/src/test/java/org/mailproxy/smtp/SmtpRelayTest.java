@@ -280,6 +280,27 @@ class SmtpRelayTest {
     }
 
     @Test
+    void garbageGetsErrorsOrACloseAndTheProxyCarriesOn() throws Exception {
+        FakeSmtpServer up = fake();
+        ProxyFixture p = proxy(up.url());
+        java.util.Random random = new java.util.Random(42);
+        for (int i = 0; i < 5; i++) {
+            TestClient g = client(p);
+            g.reply();
+            byte[] junk = new byte[20000];
+            random.nextBytes(junk);
+            g.send(new String(junk, java.nio.charset.StandardCharsets.ISO_8859_1) + "\r\nQUIT\r\n");
+            String r;
+            while ((r = g.reply()) != null && !r.startsWith("221")) {
+                assertThat(r).matches("(?s)[45]\\d\\d .*");
+            }
+        }
+        TestClient c = loggedIn(p);
+        assertThat(c.cmd("NOOP")).startsWith("250");
+        assertThat(up.commands).noneMatch(s -> s.startsWith("MAIL"));
+    }
+
+    @Test
     void overlongCommandLineIs500AndTheSessionContinues() throws Exception {
         FakeSmtpServer up = fake();
         TestClient c = loggedIn(proxy(up.url()));
@@ -312,6 +333,22 @@ class SmtpRelayTest {
         assertThat(c.cmd("EHLO x")).doesNotContain("STARTTLS");
         assertThat(c.cmd("AUTH PLAIN " + TestClient.plain("alice", "secret"))).startsWith("235");
         assertThat(c.cmd("STARTTLS")).startsWith("503");
+    }
+
+    @Test
+    void localImplicitTls() throws Exception {
+        FakeSmtpServer up = fake();
+        ProxyFixture p = proxy(ProxyFixture.one("alice", up.url()), "local-tls.mode = implicit");
+        TestClient c = client(p);
+        c.startTls(TestPki.clientTrusting(p.localCertificate()));
+        assertThat(c.reply()).startsWith("220 ");
+        assertThat(c.cmd("EHLO x")).doesNotContain("STARTTLS");
+        assertThat(c.cmd("AUTH PLAIN " + TestClient.plain("alice", "secret"))).startsWith("235");
+
+        TestClient plainText = client(p);
+        plainText.send("EHLO x\r\n");
+        assertThat(plainText.closedByPeer()).isTrue();
+        await().until(() -> p.counter("mailproxy.tls.failures", "side", "client") == 1);
     }
 
     @Test
