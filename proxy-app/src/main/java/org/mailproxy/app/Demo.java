@@ -24,8 +24,8 @@ import java.util.Properties;
  * {@link Daemon} configured in code sits in front of it exactly as it would in front of a real one (upstream TLS
  * verified against the demo's certificate, STARTTLS towards the local client).
  *
- * <p>Layout under the demo directory: {@code upstream/} holds the embedded server's key store and certificate,
- * {@code data/} is the proxy's data directory (owner-only, like a real one).
+ * <p>The demo directory holds {@code data/}, the proxy's data directory (owner-only, like a real one), so the local
+ * certificate the mail client accepted once stays the same from run to run.
  */
 public final class Demo implements AutoCloseable {
 
@@ -57,7 +57,7 @@ public final class Demo implements AutoCloseable {
         }
         Map<String, String> passwords = new LinkedHashMap<>();
         USERS.forEach(u -> passwords.put(u.address(), u.password()));
-        EmbeddedUpstream upstream = EmbeddedUpstream.start(dir.resolve("upstream"), passwords);
+        EmbeddedUpstream upstream = EmbeddedUpstream.start(passwords);
         try {
             seed(upstream);
             MailproxyConfig config = new ConfigLoader().loadString(hocon(options, dir.resolve("data"), upstream), "demo");

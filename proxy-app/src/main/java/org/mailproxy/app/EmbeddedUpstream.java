@@ -8,6 +8,7 @@ import org.mailproxy.core.crypto.SelfSignedCertificate;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.List;
@@ -20,7 +21,8 @@ import java.util.Map;
  * <p>GreenMail reads its key store once per JVM, from the system properties {@code greenmail.tls.keystore.file} and
  * {@code greenmail.tls.keystore.password}, when its first TLS server socket is made
  * ({@code DummySSLServerSocketFactory} keeps it in a static holder). So the key store is made once per JVM, and
- * every embedded upstream in that JVM serves the same certificate.
+ * every embedded upstream in that JVM serves the same certificate. It lives in an owner-only temporary directory
+ * that is removed when the JVM exits.
  */
 public final class EmbeddedUpstream implements AutoCloseable {
 
@@ -37,13 +39,9 @@ public final class EmbeddedUpstream implements AutoCloseable {
         this.caCertificate = caCertificate;
     }
 
-    /**
-     * Starts IMAPS and SMTPS on free loopback ports with the given users (address and login are the same).
-     *
-     * @param workDir where the key store and the certificate go, if this JVM has none yet
-     */
-    public static EmbeddedUpstream start(Path workDir, Map<String, String> passwordsByAddress) throws IOException {
-        Path ca = tlsIdentity(workDir);
+    /** Starts IMAPS and SMTPS on free loopback ports with the given users (address and login are the same). */
+    public static EmbeddedUpstream start(Map<String, String> passwordsByAddress) throws IOException {
+        Path ca = tlsIdentity();
         GreenMail gm = new GreenMail(new ServerSetup[]{
                 new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_IMAPS),
                 new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_SMTPS)});
@@ -52,7 +50,7 @@ public final class EmbeddedUpstream implements AutoCloseable {
         return new EmbeddedUpstream(gm, ca);
     }
 
-    private static synchronized Path tlsIdentity(Path workDir) throws IOException {
+    private static synchronized Path tlsIdentity() throws IOException {
         if (certificate != null) {
             return certificate;
         }
@@ -60,10 +58,14 @@ public final class EmbeddedUpstream implements AutoCloseable {
             throw new IllegalStateException(KEYSTORE_FILE + " is already set in this JVM; the embedded upstream "
                     + "cannot know which certificate it serves");
         }
-        Path dir = workDir.toAbsolutePath();
-        Files.createDirectories(dir);
+        Path dir = Files.createTempDirectory("mailproxy-upstream-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Path p12 = dir.resolve("upstream.p12");
         Path pem = dir.resolve("upstream-ca.pem");
+        // Deleted in reverse order of registration: the files, then the directory.
+        dir.toFile().deleteOnExit();
+        p12.toFile().deleteOnExit();
+        pem.toFile().deleteOnExit();
         char[] password = randomHex(16);
         SelfSignedCertificate.generateKeyStore(HOSTNAMES, p12, password, pem);
         System.setProperty(KEYSTORE_FILE, p12.toString());

@@ -1,6 +1,5 @@
 package org.mailproxy.app;
 
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -16,7 +15,6 @@ import java.util.regex.Pattern;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** {@code mailproxy demo} as a user starts it: it prints the settings, answers on the printed ports, stops on SIGTERM. */
-@Disabled("waiting for the real IMAP and SMTP relays and probes (proxy-imap, proxy-smtp) in ~/.m2")
 class DemoCommandTest {
 
     @TempDir

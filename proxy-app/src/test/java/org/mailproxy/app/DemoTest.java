@@ -12,7 +12,6 @@ import jakarta.mail.internet.InternetAddress;
 import jakarta.mail.internet.MimeMessage;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
@@ -34,7 +33,6 @@ import static org.awaitility.Awaitility.await;
  * INBOX through the proxy, send Alice to Bob through the proxy, read it back as Bob through the proxy. The logs of
  * the whole run must not contain a password or a message body (SECURITY.md 24).
  */
-@Disabled("waiting for the real IMAP and SMTP relays and probes (proxy-imap, proxy-smtp) in ~/.m2")
 class DemoTest {
 
     @TempDir

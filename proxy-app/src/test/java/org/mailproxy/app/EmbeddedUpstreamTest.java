@@ -7,9 +7,7 @@ import jakarta.mail.Transport;
 import jakarta.mail.internet.InternetAddress;
 import jakarta.mail.internet.MimeMessage;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -21,12 +19,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 class EmbeddedUpstreamTest {
 
-    @TempDir
-    Path tmp;
-
     @Test
     void servesImapsAndSmtpsWithItsOwnCertificate() throws Exception {
-        try (EmbeddedUpstream up = EmbeddedUpstream.start(tmp, Map.of("dave@up.test", "dave-pw", "erin@up.test", "erin-pw"))) {
+        try (EmbeddedUpstream up = EmbeddedUpstream.start(Map.of("dave@up.test", "dave-pw", "erin@up.test", "erin-pw"))) {
             var session = MailClients.implicitTls(up.caCertificate());
             MimeMessage m = new MimeMessage(session);
             m.setFrom(new InternetAddress("dave@up.test"));

@@ -56,7 +56,9 @@ final class MailproxyProcess implements AutoCloseable {
 
     /** Sends SIGTERM and returns the exit code. */
     int terminate() throws InterruptedException {
-        process.destroy();
+        // Through the handle: Process.destroy() would also close our ends of the pipes, losing what the shutdown
+        // hook logs.
+        process.toHandle().destroy();
         if (!process.waitFor(30, TimeUnit.SECONDS)) {
             throw new AssertionError("still running 30s after SIGTERM");
         }

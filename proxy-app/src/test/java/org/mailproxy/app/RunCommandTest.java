@@ -1,6 +1,5 @@
 package org.mailproxy.app;
 
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -17,7 +16,6 @@ import static org.mailproxy.app.TestFiles.q;
  * {@code mailproxy run} as users run it: in its own JVM, stopped with SIGTERM; and refusing a taken port with one
  * line naming file, line and key.
  */
-@Disabled("waiting for the real IMAP and SMTP relays and probes (proxy-imap, proxy-smtp) in ~/.m2")
 class RunCommandTest {
 
     @TempDir
