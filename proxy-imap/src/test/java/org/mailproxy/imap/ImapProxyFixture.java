@@ -24,6 +24,11 @@ public final class ImapProxyFixture implements AutoCloseable {
 
     /** @param accounts HOCON account entries: login to IMAP upstream URL (email is login@example.com) */
     public ImapProxyFixture(Path dir, Map<String, String> accounts, String extra) throws Exception {
+        this(dir, accounts, extra, TestCertificates.TRUSTED_PEM);
+    }
+
+    /** @param trustedCa the extra CA file for upstream certificates (a real test stack's CA) */
+    public ImapProxyFixture(Path dir, Map<String, String> accounts, String extra, Path trustedCa) throws Exception {
         StringBuilder acc = new StringBuilder();
         accounts.forEach((login, url) -> acc.append("{ email = \"").append(login).append("@example.com\", login = \"")
                 .append(login).append("\", imap.upstream = \"").append(url)
@@ -33,7 +38,7 @@ public final class ImapProxyFixture implements AutoCloseable {
                 + "  imap.listen = \"127.0.0.1:0\"\n"
                 + "  imap.timeouts.upstream-connect = 5s\n"
                 + "  metrics.listen = off\n"
-                + "  tls.trusted-ca-file = \"" + TestCertificates.TRUSTED_PEM + "\"\n"
+                + "  tls.trusted-ca-file = \"" + trustedCa + "\"\n"
                 + "  local-tls.mode = off\n"
                 + "  accounts = [\n" + acc + "  ]\n"
                 + extra + "\n}\n";
