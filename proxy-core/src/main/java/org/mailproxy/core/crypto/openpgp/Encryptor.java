@@ -31,8 +31,8 @@ import java.util.Map;
 /**
  * Streams one OpenPGP message: encrypted to each recipient's newest valid encryption subkey, optionally signed
  * (one-pass signature in front, signature after the literal data, both inside the encryption), optionally armored.
- * SEIPDv1 with MDC (AES-256, through the JDK's AES) unless every recipient's certificate announces SEIPDv2 in its
- * Features subpacket (RFC 9580 §5.2.3.32), then SEIPDv2 with AES-256/OCB. No compression: mail transport compresses
+ * SEIPDv1 with MDC (AES-256, through the JDK's AES) unless every recipient is a v6 key whose certificate announces
+ * SEIPDv2 in its Features subpacket (RFC 9580 §5.2.3.32), then SEIPDv2 with AES-256/OCB. No compression: mail transport compresses
  * nothing, and compression under encryption is a side channel (RFC 9580 §13.3). Memory stays flat: partial-length
  * packets of 64 KiB.
  */
@@ -71,7 +71,9 @@ public final class Encryptor {
         boolean allV2 = true;
         for (OpenPGPCertificate c : certs.values()) {
             keys.add(encryptionKey(c));
-            allV2 &= supportsSeipdV2(c);
+            // v4 recipients always get SEIPDv1: a v4 key may move to an OpenPGP 4880 implementation (GnuPG 2.2)
+            // even when its Features claim SEIPDv2 (Bouncy Castle sets that bit on every key it generates)
+            allV2 &= c.getPrimaryKey().getVersion() == 6 && supportsSeipdV2(c);
         }
         JcePGPDataEncryptorBuilder data = new JcePGPDataEncryptorBuilder(SymmetricKeyAlgorithmTags.AES_256)
                 .setSecureRandom(Providers.RANDOM);
