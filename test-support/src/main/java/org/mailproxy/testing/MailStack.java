@@ -4,10 +4,13 @@ import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,8 +32,9 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>The run directory is {@code target/mailstack} of the module whose tests run (the working directory of
- * Surefire), or a temporary directory when there is no {@code target} or its path is too long for unix sockets;
- * the system property {@code mailstack.dir} overrides it. Its {@code logs/} hold Dovecot's and Postfix's logs.
+ * Surefire); {@code target/mailstack-<pid>} while another JVM holds {@code target/mailstack.lock}; a temporary
+ * directory when there is no {@code target} or its path is too long for unix sockets. The system property
+ * {@code mailstack.dir} overrides it. Its {@code logs/} hold Dovecot's and Postfix's logs.
  * Starting kills what a previous run left behind in the same directory.
  *
  * <p>Needs root (Postfix and Dovecot run as root here) and the packages dovecot-core, dovecot-imapd,
@@ -52,6 +56,9 @@ public final class MailStack implements UpstreamStack {
 
     private static MailStack instance;
     private static RuntimeException failure;
+    /** Kept referenced so the lock on the run directory lasts as long as the JVM. */
+    @SuppressWarnings("unused")
+    private static FileLock runDirLock;
 
     private final Path runDir;
     private final Path script;
@@ -139,6 +146,10 @@ public final class MailStack implements UpstreamStack {
             } else {
                 Path target = Path.of("target").toAbsolutePath();
                 dir = target.resolve("mailstack");
+                if (Files.isDirectory(target) && !lockRunDir(target)) {
+                    // Another JVM runs this module's stack; starting here would stop its servers.
+                    dir = target.resolve("mailstack-" + ProcessHandle.current().pid());
+                }
                 if (!Files.isDirectory(target) || dir.toString().length() > MAX_RUN_DIR_LENGTH) {
                     dir = Path.of(System.getProperty("java.io.tmpdir"), "mailstack-" + ProcessHandle.current().pid());
                 }
@@ -148,6 +159,19 @@ public final class MailStack implements UpstreamStack {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot make the mail stack's run directory", e);
         }
+    }
+
+    /** Holds {@code target/mailstack.lock} for the life of this JVM; false when another JVM holds it. */
+    private static boolean lockRunDir(Path target) throws IOException {
+        FileChannel channel = FileChannel.open(target.resolve("mailstack.lock"),
+                StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock = channel.tryLock();
+        if (lock == null) {
+            channel.close();
+            return false;
+        }
+        runDirLock = lock;
+        return true;
     }
 
     private static Path extractScript(Path runDir) {
