@@ -142,14 +142,14 @@ class SmtpDataDecoderTest {
     }
 
     /**
-     * Exhaustive round trip over every message of up to seven tokens from {".", "a", CRLF, ".."}: stuffing then
+     * Exhaustive round trip over every message of up to six tokens from {".", "a", CRLF, ".."}: stuffing then
      * unstuffing gives the message back, at every split point.
      */
     @Test
     void stuffThenDecodeIsIdentityForEveryShortMessage() {
         String[] tokens = {".", "a", "\r\n", ".."};
         int count = 0;
-        for (int len = 0; len <= 7; len++) {
+        for (int len = 0; len <= 6; len++) {
             int combos = (int) Math.pow(tokens.length, len);
             for (int n = 0; n < combos; n++) {
                 StringBuilder m = new StringBuilder();
@@ -175,7 +175,7 @@ class SmtpDataDecoderTest {
                 count++;
             }
         }
-        assertThat(count).isGreaterThan(20000);
+        assertThat(count).isGreaterThan(5000);
     }
 
     static String stuffed(String content) {
