@@ -108,8 +108,13 @@ class DemoTest {
 
         demo.close();
         demo = null;
-        assertThat(logs.list).isNotEmpty().allSatisfy(e -> assertThat(e.getFormattedMessage())
-                .doesNotContain(alice.password()).doesNotContain(bob.password()).doesNotContain(body));
+        // AUTH PLAIN carries the password base64-encoded (RFC 4616); that form must not leak either.
+        String authPlain = java.util.Base64.getEncoder().encodeToString(
+                ("\0" + alice.address() + "\0" + alice.password()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(logs.list).isNotEmpty().allSatisfy(e -> assertThat(e.getFormattedMessage() + " "
+                + (e.getThrowableProxy() == null ? "" : ch.qos.logback.classic.spi.ThrowableProxyUtil.asString(e.getThrowableProxy())))
+                .doesNotContain(alice.password()).doesNotContain(bob.password()).doesNotContain(body)
+                .doesNotContain(authPlain).doesNotContain(authPlain.substring(0, authPlain.length() - 4)));
         assertThat(logs.list).extracting(ILoggingEvent::getFormattedMessage)
                 .anyMatch(s -> s.startsWith("mailproxy ready"))
                 .anyMatch(s -> s.equals("mailproxy stopped"));
