@@ -246,8 +246,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
             if (heldByUpstream) {
                 return;
             }
-            if (state == State.READY || state == State.AUTH_CLIENT || state == State.DATA || state == State.DATA_DISCARD
-                    || state == State.STARTING) {
+            if (state == State.READY || state == State.AUTH_CLIENT || state == State.DATA || state == State.DATA_DISCARD) {
                 closeWith(SmtpReplies.clientIdle(), "client idle");
             }
         } else if (evt instanceof SslHandshakeCompletionEvent hs && !hs.isSuccess()) {
@@ -496,6 +495,10 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
     }
 
     private void authResponse(SmtpRequest line) {
+        if (decoder.isPaused()) {
+            // The response looked like DATA or STARTTLS to the decoder; here it is only a SASL line.
+            decoder.resume();
+        }
         if (authLocal) {
             authLocal = false;
             if (line.line().equals("*")) {
