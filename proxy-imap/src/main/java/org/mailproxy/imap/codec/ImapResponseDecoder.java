@@ -196,7 +196,7 @@ public final class ImapResponseDecoder extends ByteToMessageDecoder {
                 if (++depth > maxParenDepth) {
                     throw new Malformed("lists nested deeper than " + maxParenDepth);
                 }
-                tokens.add(ImapToken.OPEN);
+                tokens.add(i > from && in.getByte(i - 1) == ')' ? ImapToken.JOINED_OPEN : ImapToken.OPEN);
                 i++;
             } else if (b == ')') {
                 if (--depth < 0) {

@@ -13,7 +13,11 @@ public sealed interface ImapToken {
     record Quoted(String text) implements ImapToken {
     }
 
-    record Open() implements ImapToken {
+    /**
+     * An opening parenthesis; {@code joined} when it follows a closing one with no space between, as the bodies of
+     * a multipart BODYSTRUCTURE do ({@code body-type-mpart = 1*body SP media-subtype}, RFC 9051 9).
+     */
+    record Open(boolean joined) implements ImapToken {
     }
 
     record Close() implements ImapToken {
@@ -22,6 +26,7 @@ public sealed interface ImapToken {
     record Literal(LiteralSpec spec) implements ImapToken {
     }
 
-    Open OPEN = new Open();
+    Open OPEN = new Open(false);
+    Open JOINED_OPEN = new Open(true);
     Close CLOSE = new Close();
 }
