@@ -13,12 +13,9 @@ public final class DecryptionFailedException extends Exception {
     private final String internalReason;
 
     DecryptionFailedException(String internalReason, Throwable cause) {
-        super(MESSAGE, null, false, false);
+        // the cause is kept for local diagnostics only; never surfaced to a peer
+        super(MESSAGE, cause, false, false);
         this.internalReason = internalReason;
-        if (cause != null) {
-            // kept for local diagnostics only; never surfaced to a peer
-            initCause(cause);
-        }
     }
 
     DecryptionFailedException(String internalReason) {
