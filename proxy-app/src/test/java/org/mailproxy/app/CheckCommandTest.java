@@ -101,4 +101,20 @@ class CheckCommandTest {
                 .contains(ADDRESS + "  SMTP  " + upstream.smtpUrl() + "  FAILED  login refused");
         assertThat(r.out() + r.err()).doesNotContain("wrong-pony-staple");
     }
+
+    @Test
+    void aMissingStartTlsSaysSoBeforeAnyPasswordIsSent() throws Exception {
+        try (PlainTextServer imap = PlainTextServer.imapWithoutStartTls();
+             PlainTextServer smtp = PlainTextServer.smtpWithoutStartTls()) {
+            TestFiles.Run r = check(conf("imap+starttls://localhost:" + imap.port(), "smtp+starttls://localhost:" + smtp.port(), true),
+                    "--password-file", passwordFile(PASSWORD).toString());
+            assertThat(r.exitCode()).isEqualTo(1);
+            assertThat(r.out()).contains(ADDRESS + "  IMAP  imap+starttls://localhost:" + imap.port() + "  FAILED  STARTTLS not offered")
+                    .contains(ADDRESS + "  SMTP  smtp+starttls://localhost:" + smtp.port() + "  FAILED  STARTTLS not offered");
+            // Nothing that carries the password went out in the clear (SECURITY.md 9).
+            assertThat(imap.received).noneMatch(l -> l.toUpperCase().matches("\\S+ (LOGIN|AUTHENTICATE).*"));
+            assertThat(smtp.received).noneMatch(l -> l.toUpperCase().startsWith("AUTH"));
+            assertThat(String.join("\n", imap.received) + String.join("\n", smtp.received)).doesNotContain(PASSWORD);
+        }
+    }
 }
