@@ -395,7 +395,8 @@ default_transport = error:5.7.1 this test provider delivers only to $DOMAIN
 virtual_mailbox_domains = $DOMAIN
 virtual_mailbox_maps = inline:{ $mailboxes }
 virtual_transport = lmtp:unix:$DOVECOT_RUN/lmtp
-message_size_limit = 52428800
+# Room for 50 MB messages after OpenPGP armour and MIME encoding.
+message_size_limit = 209715200
 mailbox_size_limit = 0
 default_process_limit = 1000
 smtpd_client_connection_count_limit = 0
