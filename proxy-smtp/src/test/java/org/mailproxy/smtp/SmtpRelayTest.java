@@ -390,6 +390,35 @@ class SmtpRelayTest {
     }
 
     @Test
+    void drainClosesWhatIsStillBusyWhenTheGraceIsOver() throws Exception {
+        FakeSmtpServer.Options o = new FakeSmtpServer.Options();
+        o.holdFinalReply = new CountDownLatch(1);
+        o.dataReceived = new CountDownLatch(1);
+        FakeSmtpServer up = fake(o);
+        ProxyFixture p = proxy(up.url());
+        TestClient busy = loggedIn(p);
+        busy.cmd("MAIL FROM:<a@example.com>");
+        busy.cmd("RCPT TO:<b@example.org>");
+        busy.cmd("DATA");
+        busy.send("Subject: stuck\r\n\r\nbody\r\n.\r\n");
+        assertThat(o.dataReceived.await(10, TimeUnit.SECONDS)).isTrue();
+        p.proxy.drainAndClose(Duration.ofMillis(300)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertThat(busy.reply()).isEqualTo("421 4.3.2 mailproxy shutting down");
+        assertThat(busy.closedByPeer()).isTrue();
+        o.holdFinalReply.countDown();
+    }
+
+    @Test
+    void ehloInATransactionResetsItUpstreamToo() throws Exception {
+        FakeSmtpServer up = fake();
+        TestClient c = loggedIn(proxy(up.url()));
+        c.cmd("MAIL FROM:<a@example.com>");
+        assertThat(c.cmd("EHLO again")).startsWith("250-mailproxy");
+        assertThat(c.cmd("RCPT TO:<b@example.org>")).isEqualTo("503 5.5.1 Need MAIL before RCPT");
+        assertThat(up.commands).containsSubsequence("MAIL FROM:<a@example.com>", "RSET");
+    }
+
+    @Test
     void idleClientGets421() throws Exception {
         FakeSmtpServer up = fake();
         TestClient c = client(proxy(ProxyFixture.one("alice", up.url()), "smtp.timeouts.client-idle = 1s"));
