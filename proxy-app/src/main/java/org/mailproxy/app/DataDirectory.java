@@ -76,7 +76,8 @@ final class DataDirectory {
         }
         Optional<String> problem;
         try {
-            problem = firstExposed(dir);
+            // A data directory reached through a symbolic link is checked where it really is.
+            problem = firstExposed(dir.toRealPath());
         } catch (IOException | UncheckedIOException e) {
             throw new ConfigError(config.describe(SETTING) + ": cannot read " + dir + ": " + e.getMessage(), e);
         }

@@ -82,4 +82,13 @@ class DataDirectoryTest {
         Path file = Files.writeString(tmp.resolve("plain"), "x");
         assertThatThrownBy(() -> DataDirectory.prepare(config(file))).hasMessageEndingWith(file + " is not a directory");
     }
+
+    @Test
+    void aDataDirBehindASymbolicLinkIsCheckedWhereItIs() throws Exception {
+        Path real = TestFiles.dataDir(tmp);
+        Path f = Files.writeString(real.resolve("cache"), "x");
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r-----"));
+        Path link = Files.createSymbolicLink(tmp.resolve("link-to-data"), real);
+        assertThatThrownBy(() -> DataDirectory.prepare(config(link))).hasMessageContaining(real.toRealPath().resolve("cache") + " is accessible to its group");
+    }
 }
