@@ -136,6 +136,19 @@ public final class FakeImapServer implements AutoCloseable {
                     }
                     case "AUTHENTICATE" -> {
                         String ir = cmd.args.size() > 1 ? cmd.arg(1) : null;
+                        if (cmd.arg(0).equalsIgnoreCase("XOAUTH2")) {
+                            String decoded = new String(Base64.getDecoder().decode(ir), StandardCharsets.UTF_8);
+                            if (decoded.equals("user=" + script.user + "\u0001auth=Bearer good-token\u0001\u0001")) {
+                                c.send(tag + " OK Logged in\r\n");
+                            } else {
+                                // Google's behaviour: an error challenge the client must answer with an empty line.
+                                c.send("+ eyJzdGF0dXMiOiI0MDEifQ==\r\n");
+                                String answer = c.readLine(tlsUp);
+                                c.send(tag + (answer != null && answer.isEmpty() ? " NO [AUTHENTICATIONFAILED] Invalid credentials\r\n"
+                                        : " BAD expected an empty response\r\n"));
+                            }
+                            continue;
+                        }
                         if (ir == null) {
                             c.send("+ \r\n");
                             ir = c.readLine(tlsUp);

@@ -131,6 +131,57 @@ class ImapRelayTest {
     }
 
     @Test
+    void xoauth2PassesThroughIncludingTheErrorChallenge() throws Exception {
+        upstream.script.capabilities = "IMAP4rev1 SASL-IR AUTH=XOAUTH2 IDLE";
+        start();
+        String good = Base64.getEncoder().encodeToString("user=alice\u0001auth=Bearer good-token\u0001\u0001".getBytes(StandardCharsets.UTF_8));
+        String bad = Base64.getEncoder().encodeToString("user=alice\u0001auth=Bearer expired\u0001\u0001".getBytes(StandardCharsets.UTF_8));
+        try (ImapTestClient c = new ImapTestClient(proxy.port())) {
+            c.readResponse();
+            c.send("a1 AUTHENTICATE XOAUTH2 " + bad + "\r\n");
+            assertThat(c.readLine()).isEqualTo("+ eyJzdGF0dXMiOiI0MDEifQ==");
+            c.send("\r\n");
+            assertThat(c.readUntilTagged("a1")).containsExactly("a1 NO [AUTHENTICATIONFAILED] Invalid credentials");
+            assertThat(c.command("a2", "AUTHENTICATE XOAUTH2 " + good)).last().asString().startsWith("a2 OK [CAPABILITY");
+            assertThat(c.command("a3", "NOOP")).containsExactly("a3 OK noop");
+        }
+        assertThat(proxy.counter("mailproxy.auth.failures")).isEqualTo(1);
+    }
+
+    @Test
+    void providerThatNeverGreetsTimesOut() throws Exception {
+        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 5, java.net.InetAddress.getLoopbackAddress())) {
+            proxy = new ImapProxyFixture(dir, Map.of("alice", "imap+starttls://localhost:" + silent.getLocalPort()),
+                    "imap.timeouts.upstream-connect = 1s");
+            try (ImapTestClient c = new ImapTestClient(proxy.port())) {
+                c.readResponse();
+                assertThat(c.command("a1", "LOGIN alice s3cret")).last().asString()
+                        .startsWith("a1 NO [UNAVAILABLE]").contains("did not answer in time");
+            }
+        }
+    }
+
+    @Test
+    void aClientThatDoesNotReadStallsOnlyItsOwnSession() throws Exception {
+        byte[] body = new byte[48 * 1024 * 1024];
+        java.util.Arrays.fill(body, (byte) 'x');
+        upstream.script.body = body;
+        start();
+        ImapTestClient slow = loggedIn();
+        slow.send("s1 FETCH 1 BODY[]\r\n");
+        // The proxy stops reading the provider once the client side is not writable: far less than the body
+        // ever sits in the proxy, however long the client waits.
+        await().during(java.time.Duration.ofSeconds(1)).atMost(java.time.Duration.ofSeconds(5))
+                .until(() -> proxy.counter("mailproxy.bytes", "direction", "to_client") < 24 * 1024 * 1024);
+        try (ImapTestClient other = loggedIn()) {
+            assertThat(other.command("b1", "NOOP")).containsExactly("b1 OK noop");
+        }
+        assertThat(slow.readUntilTagged("s1")).last().isEqualTo("s1 OK fetched");
+        assertThat(slow.literals.get(slow.literals.size() - 1)).isEqualTo(body);
+        slow.close();
+    }
+
+    @Test
     void loginWithLiteralsBeforeLogin() throws Exception {
         start();
         try (ImapTestClient c = new ImapTestClient(proxy.port())) {

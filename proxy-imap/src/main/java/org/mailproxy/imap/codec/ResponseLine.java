@@ -11,7 +11,7 @@ import java.util.List;
  * One line piece of a server response (RFC 9051 7). The first piece says what the response is: tagged,
  * untagged or a continuation request, its tag, its message number ({@code * 5 FETCH}) and name (OK, CAPABILITY,
  * FETCH...). Status responses carry their response code and text; data responses carry their tokens, so a FETCH
- * response is available item by item (see {@link FetchItems}). Pieces after a literal have {@code first == false}.
+ * response is available item by item (see {@link FetchItemsParser}). Pieces after a literal have {@code first == false}.
  */
 public final class ResponseLine extends DefaultByteBufHolder implements WireLine {
 

@@ -296,13 +296,8 @@ public final class UpstreamConnector {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            UpstreamFailure f = UpstreamFailure.from(cause, where);
-            if (f.outcome() == Outcome.BAD_CERTIFICATE || f.outcome() == Outcome.TLS_FAILED) {
-                // Counted once by the handshake listener.
-                fail(ctx, f);
-            } else {
-                fail(ctx, f);
-            }
+            // TLS failures are counted once, by the handshake listener.
+            fail(ctx, UpstreamFailure.from(cause, where));
         }
     }
 
