@@ -654,22 +654,33 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
             decoder.resume();
             return;
         }
-        if (requireUpstream()) {
-            upstream.command("DATA");
-            moveTo(State.DATA_STARTING);
+        if (!requireUpstream()) {
+            return;
         }
-    }
-
-    private void dataStartReply(SmtpReply r) {
-        if (r.code() != 354) {
-            reply(r);
-            moveTo(State.READY);
+        // The transform sees the envelope before anything goes upstream, so a policy refusal (SECURITY.md 15)
+        // comes before DATA and leaves the client with the message.
+        try {
+            message = settings.transform().open(new Envelope(reversePath, recipients), this::sendContent);
+        } catch (SmtpException e) {
+            reply(e.reply());
             decoder.resume();
             return;
         }
         stuffer = new DotStuffer(SessionSettings.MAX_DATA_LINE);
         dataFailure = null;
-        message = settings.transform().open(new Envelope(reversePath, recipients), this::sendContent);
+        upstream.command("DATA");
+        moveTo(State.DATA_STARTING);
+    }
+
+    private void dataStartReply(SmtpReply r) {
+        if (r.code() != 354) {
+            message.abort();
+            message = null;
+            reply(r);
+            moveTo(State.READY);
+            decoder.resume();
+            return;
+        }
         moveTo(State.DATA);
         reply(SmtpReplies.startData());
         decoder.startData(SessionSettings.MAX_DATA_LINE, maxMessageSize());

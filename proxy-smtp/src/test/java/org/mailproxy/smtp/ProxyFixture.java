@@ -33,6 +33,11 @@ final class ProxyFixture implements AutoCloseable {
 
     /** With another CA for the upstream (the mail stack's test CA). */
     ProxyFixture(Path dir, Map<String, String> accounts, String extra, Path trustedCa) throws Exception {
+        this(dir, accounts, extra, trustedCa, org.mailproxy.smtp.transform.IdentityTransform.INSTANCE);
+    }
+
+    ProxyFixture(Path dir, Map<String, String> accounts, String extra, Path trustedCa,
+                 org.mailproxy.smtp.transform.MessageTransform transform) throws Exception {
         StringBuilder acc = new StringBuilder();
         accounts.forEach((login, url) -> acc.append("{ email = \"").append(login).append("@example.com\", login = \"")
                 .append(login).append("\", imap.upstream = \"imaps://127.0.0.1:993\", smtp.upstream = \"").append(url).append("\" }\n"));
@@ -47,7 +52,7 @@ final class ProxyFixture implements AutoCloseable {
         config = new ConfigLoader(Map.of()).loadString(hocon, "test.conf");
         context = new ProxyContext(config, loops, UpstreamTls.create(config.trustedCaFile()),
                 LocalTls.create(config.localTls(), config.dataDir()), meters);
-        proxy = new SmtpProxy(context);
+        proxy = new SmtpProxy(context, transform);
         proxy.start();
     }
 

@@ -10,5 +10,10 @@ package org.mailproxy.smtp.transform;
  */
 @FunctionalInterface
 public interface MessageTransform {
-    MessageStream open(Envelope envelope, ContentSink out);
+
+    /**
+     * Called when the client sends DATA, before the upstream is asked for it; must not write to {@code out} yet.
+     * Throwing refuses the message with the exception's reply (e.g. 550 naming a recipient without a key).
+     */
+    MessageStream open(Envelope envelope, ContentSink out) throws org.mailproxy.smtp.codec.SmtpException;
 }
