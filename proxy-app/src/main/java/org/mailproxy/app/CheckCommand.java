@@ -16,7 +16,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-import java.io.Console;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -146,12 +145,12 @@ final class CheckCommand implements Callable<Integer> {
             }
             Arrays.fill(password, '\0');
         } else if (login) {
-            Console console = env.console().get();
-            if (console == null) {
+            Main.PasswordPrompt terminal = env.terminal().get();
+            if (terminal == null) {
                 throw new ConfigError("--login needs a terminal to ask for the password; use --password-file FILE");
             }
             for (Account a : accounts) {
-                char[] p = console.readPassword("Password for %s (login %s): ", a.email(), a.login());
+                char[] p = terminal.ask("Password for " + a.email() + " (login " + a.login() + "): ");
                 if (p != null) {
                     passwords.put(a, p);
                 }

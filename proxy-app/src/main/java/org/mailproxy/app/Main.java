@@ -20,16 +20,24 @@ public final class Main {
     public static final int FAILURE = 1;
     public static final int USAGE = 2;
 
+    /** Asks the person at the terminal for a password without echo; {@code null} when there is no terminal. */
+    interface PasswordPrompt {
+        char[] ask(String prompt);
+    }
+
     /** What a command needs from the process; tests pass their own. */
     record Environment(Map<String, String> variables, String userHome, PrintWriter out, PrintWriter err,
-                       Supplier<Console> console) {
+                       Supplier<PasswordPrompt> terminal) {
 
         static Environment system() {
             Charset cs = Charset.defaultCharset();
             return new Environment(System.getenv(), System.getProperty("user.home"),
                     new PrintWriter(new java.io.OutputStreamWriter(System.out, cs), true),
                     new PrintWriter(new java.io.OutputStreamWriter(System.err, cs), true),
-                    System::console);
+                    () -> {
+                        Console console = System.console();
+                        return console == null ? null : prompt -> console.readPassword("%s", prompt);
+                    });
         }
     }
 

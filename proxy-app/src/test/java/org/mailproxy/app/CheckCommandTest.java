@@ -117,4 +117,16 @@ class CheckCommandTest {
             assertThat(String.join("\n", imap.received) + String.join("\n", smtp.received)).doesNotContain(PASSWORD);
         }
     }
+
+    @Test
+    void loginAsksThePasswordOnTheTerminalPerAccount() throws Exception {
+        java.util.List<String> prompts = new java.util.ArrayList<>();
+        TestFiles.Run r = mailproxy(Map.of(), tmp, prompt -> {
+            prompts.add(prompt);
+            return PASSWORD.toCharArray();
+        }, "check", "--config", conf(upstream.imapUrl(), upstream.smtpUrl(), true).toString(), "--login");
+        assertThat(prompts).containsExactly("Password for " + ADDRESS + " (login " + ADDRESS + "): ");
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).contains("IMAP  " + upstream.imapUrl() + "  OK").contains("SMTP  " + upstream.smtpUrl() + "  OK");
+    }
 }

@@ -47,10 +47,15 @@ final class TestFiles {
     }
 
     static Run mailproxy(Map<String, String> env, Path home, String... args) {
+        return mailproxy(env, home, null, args);
+    }
+
+    /** As above, with a terminal that answers password prompts ({@code null}: no terminal). */
+    static Run mailproxy(Map<String, String> env, Path home, Main.PasswordPrompt terminal, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         int code = Main.run(args, new Main.Environment(env, home.toString(), new PrintWriter(out, true),
-                new PrintWriter(err, true), () -> null));
+                new PrintWriter(err, true), () -> terminal));
         return new Run(code, out.toString(), err.toString());
     }
 }
