@@ -12,13 +12,13 @@ public final class DecryptionFailedException extends Exception {
 
     private final String internalReason;
 
-    DecryptionFailedException(String internalReason, Throwable cause) {
+    public DecryptionFailedException(String internalReason, Throwable cause) {
         // the cause is kept for local diagnostics only; never surfaced to a peer
         super(MESSAGE, cause, false, false);
         this.internalReason = internalReason;
     }
 
-    DecryptionFailedException(String internalReason) {
+    public DecryptionFailedException(String internalReason) {
         this(internalReason, null);
     }
 
