@@ -235,6 +235,21 @@ class ImapRelayTest {
     }
 
     @Test
+    void multiappendWithTwoSynchronizingLiterals() throws Exception {
+        start();
+        try (ImapTestClient c = loggedIn()) {
+            c.send("a2 APPEND INBOX {5}\r\n");
+            assertThat(c.readLine()).isEqualTo("+ go ahead");
+            c.send("first (\\Seen) {6}\r\n");
+            assertThat(c.readLine()).isEqualTo("+ go ahead");
+            c.send("second\r\n");
+            assertThat(c.readUntilTagged("a2")).containsExactly("a2 OK [APPENDUID 7 1] appended");
+        }
+        assertThat(upstream.literals).extracting(b -> new String(b, StandardCharsets.US_ASCII)).containsExactly("first", "second");
+        assertThat(upstream.received).anyMatch(l -> l.equals(" (\\Seen) {6}"));
+    }
+
+    @Test
     void appendWithNonSynchronizingLiteralPassesToAProviderWithLiteralPlus() throws Exception {
         start();
         byte[] message = "Subject: plus\r\n\r\nx\r\n".getBytes(StandardCharsets.US_ASCII);

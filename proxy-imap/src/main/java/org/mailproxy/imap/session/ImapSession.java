@@ -259,6 +259,7 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         readUpstream();
+        readClient();
         ctx.fireChannelWritabilityChanged();
     }
 
@@ -322,7 +323,8 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
         if (state == State.CONNECTING_UPSTREAM && !loginAwaitsClient) {
             return;
         }
-        if (inFlight.size() >= MAX_IN_FLIGHT || (upstream != null && !upstream.isWritable())) {
+        // A client that does not read its replies is not read either (pipelined NOOPs before login, say).
+        if (inFlight.size() >= MAX_IN_FLIGHT || !client.isWritable() || (upstream != null && !upstream.isWritable())) {
             return;
         }
         client.read();
