@@ -324,11 +324,12 @@ service indexer-worker {
 EOF
 }
 
+# Prints the pid of this run directory's Dovecot master, if it runs. Builtins only: the container's wait loop
+# calls it every second, and forks may fail for a moment on a busy machine.
 dovecot_pid() {
   local pid
-  [ -f "$DOVECOT_RUN/master.pid" ] || return 1
-  pid=$(cat "$DOVECOT_RUN/master.pid" 2>/dev/null) || return 1
-  [ -n "$pid" ] && alive "$pid" && [ "$(comm "$pid")" = dovecot ] && echo "$pid"
+  { read -r pid < "$DOVECOT_RUN/master.pid"; } 2>/dev/null || return 1
+  [ -n "$pid" ] && proc_stat "$pid" && [ "$STAT_STATE" != Z ] && [ "$STAT_COMM" = dovecot ] && echo "$pid"
 }
 
 start_dovecot() {
@@ -485,9 +486,9 @@ authorize_postfix_config_dir() {
 
 postfix_pid() {
   local pid
-  [ -f "$POSTFIX_QUEUE/pid/master.pid" ] || return 1
-  pid=$(tr -d ' ' < "$POSTFIX_QUEUE/pid/master.pid" 2>/dev/null) || return 1
-  [ -n "$pid" ] && alive "$pid" && [ "$(comm "$pid")" = master ] && echo "$pid"
+  { read -r pid < "$POSTFIX_QUEUE/pid/master.pid"; } 2>/dev/null || return 1
+  pid=${pid// /}
+  [ -n "$pid" ] && proc_stat "$pid" && [ "$STAT_STATE" != Z ] && [ "$STAT_COMM" = master ] && echo "$pid"
 }
 
 start_postfix() {
@@ -566,13 +567,18 @@ group_gone() {
   return 1
 }
 
+# Waits (up to 30 s: a loaded machine can be slow) until each port accepts connections.
 wait_listening() {
   local port i
   for port in "$@"; do
-    for i in $(seq 1 200); do
+    for i in $(seq 1 600); do
       (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-      [ "$i" = 200 ] && die "nothing listens on port $port; see $LOGS"
-      sleep 0.025
+      if [ "$i" = 600 ]; then
+        tail -n 20 "$LOGS/dovecot.log" "$LOGS/postfix.log" "$LOGS/postfix.start.log" "$LOGS/dovecot.start.log" \
+          2>/dev/null >&2
+        die "nothing listens on port $port; see $LOGS"
+      fi
+      sleep 0.05
     done
   done
 }
@@ -718,7 +724,11 @@ main() {
       setup_paths "${1:-}"; cmd_start
       trap 'stop_all; exit 0' TERM INT
       say "ready"
-      while dovecot_pid >/dev/null; do sleep 1 & wait $!; done
+      local misses=0
+      while [ "$misses" -lt 5 ]; do
+        if dovecot_pid >/dev/null; then misses=0; else misses=$((misses + 1)); fi
+        sleep 1 & wait $! || true
+      done
       die "dovecot stopped; see $LOGS" ;;
     *) usage ;;
   esac

@@ -1,6 +1,8 @@
 package org.mailproxy.testing;
 
+import com.github.dockerjava.api.exception.NotFoundException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -8,10 +10,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.Assumptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -205,8 +210,11 @@ public final class ContainerMailStack implements UpstreamStack {
     public void deliver(MailUser user, String folder, byte[] rfc822) {
         String file = "/tmp/deliver-" + DELIVERIES.incrementAndGet() + ".eml";
         container.copyFileToContainer(Transferable.of(rfc822), file);
-        script("deliver", user(user.email()).email(), file, folder);
-        exec("rm", "-f", file);
+        try {
+            script("deliver", user(user.email()).email(), file, folder);
+        } finally {
+            exec("rm", "-f", file);
+        }
     }
 
     @Override
@@ -216,36 +224,47 @@ public final class ContainerMailStack implements UpstreamStack {
         if (!suffix.isEmpty()) {
             dir = dir + "/" + suffix;
         }
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return read(dir);
-            } catch (RuntimeException e) {
-                if (attempt == Maildir.ATTEMPTS) {
-                    throw e;
-                }
-            }
-        }
+        return read(dir);
     }
 
-    /** Lists the folder in the container, then copies out the UID list and every message file. */
+    /**
+     * Copies the folder out of the container as one tar archive (one engine call, not one per file) and keeps its
+     * UID list and the files directly in {@code new/} and {@code cur/}. A file Dovecot moves from new/ to cur/
+     * while the archive is made may show up in both; it is counted once.
+     */
     private List<StoredMessage> read(String dir) {
-        ExecResult listing = exec("sh", "-c", "cd \"$1\" 2>/dev/null || exit 0; "
-                + "find new cur -maxdepth 1 -type f 2>/dev/null; true", "list", dir);
+        Map<String, StoredMessage> byBase = new LinkedHashMap<>();
         Map<String, Long> uids = new HashMap<>();
-        String uidList = exec("sh", "-c", "cat \"$1\"/dovecot-uidlist 2>/dev/null; true", "cat", dir).getStdout();
-        if (!uidList.isEmpty()) {
-            uids = Maildir.parseUidList(List.of(uidList.split("\n")));
-        }
-        List<StoredMessage> messages = new ArrayList<>();
-        for (String name : listing.getStdout().split("\n")) {
-            if (name.isBlank()) {
-                continue;
+        List<Object[]> files = new ArrayList<>();
+        try (InputStream archive = container.getDockerClient()
+                .copyArchiveFromContainerCmd(container.getContainerId(), dir).exec();
+             TarArchiveInputStream tar = new TarArchiveInputStream(archive)) {
+            TarArchiveEntry entry;
+            while ((entry = tar.getNextEntry()) != null) {
+                if (!entry.isFile()) {
+                    continue;
+                }
+                String[] parts = entry.getName().split("/");
+                if (parts.length == 2 && parts[1].equals("dovecot-uidlist")) {
+                    uids = Maildir.parseUidList(List.of(
+                            new String(tar.readAllBytes(), StandardCharsets.UTF_8).split("\n")));
+                } else if (parts.length == 3 && (parts[1].equals("new") || parts[1].equals("cur"))) {
+                    files.add(new Object[] {dir + "/" + parts[1] + "/" + parts[2], tar.readAllBytes()});
+                }
             }
-            String path = dir + "/" + name.trim();
-            byte[] content = container.copyFileFromContainer(path, in -> in.readAllBytes());
-            messages.add(Maildir.message(Path.of(path), content, uids));
+        } catch (NotFoundException e) {
+            return List.of();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot copy " + dir + " out of the container", e);
         }
-        return Maildir.sorted(messages);
+        for (Object[] file : files) {
+            StoredMessage message = Maildir.message(Path.of((String) file[0]), (byte[]) file[1], uids);
+            String name = message.file().getFileName().toString();
+            int info = name.indexOf(":2,");
+            byBase.merge(info < 0 ? name : name.substring(0, info), message,
+                    (a, b) -> a.file().toString().contains("/cur/") ? a : b);
+        }
+        return Maildir.sorted(new ArrayList<>(byBase.values()));
     }
 
     @Override
