@@ -180,6 +180,10 @@ public final class FakeImapServer implements AutoCloseable {
                         c.send("DONE".equalsIgnoreCase(done) ? tag + " OK idle done\r\n" : tag + " BAD expected DONE\r\n");
                     }
                     case "NOOP" -> c.send(tag + " OK noop\r\n");
+                    case "X-DROP" -> {
+                        s.close();
+                        return;
+                    }
                     case "LOGOUT" -> {
                         c.send("* BYE bye\r\n" + tag + " OK logged out\r\n");
                         s.close();

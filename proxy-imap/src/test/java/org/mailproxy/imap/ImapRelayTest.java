@@ -102,6 +102,39 @@ class ImapRelayTest {
     }
 
     @Test
+    void commandsPipelinedBehindLoginWaitForIt() throws Exception {
+        start();
+        try (ImapTestClient c = new ImapTestClient(proxy.port())) {
+            c.readResponse();
+            c.send("a1 LOGIN alice wrong\r\na2 SELECT INBOX\r\na3 LOGIN alice s3cret\r\na4 SELECT INBOX\r\n");
+            assertThat(c.readUntilTagged("a1")).last().asString().startsWith("a1 NO");
+            assertThat(c.readUntilTagged("a2")).containsExactly("a2 BAD Command not valid before login");
+            assertThat(c.readUntilTagged("a3")).last().asString().startsWith("a3 OK [CAPABILITY");
+            assertThat(c.readUntilTagged("a4")).last().isEqualTo("a4 OK [READ-WRITE] selected");
+        }
+    }
+
+    @Test
+    void logoutIsRelayedAndClosesBothSides() throws Exception {
+        start();
+        try (ImapTestClient c = loggedIn()) {
+            assertThat(c.command("a9", "LOGOUT")).containsExactly("* BYE bye", "a9 OK logged out");
+            assertThat(c.closedByPeer()).isTrue();
+        }
+        await().until(() -> proxy.proxy.activeSessions() == 0);
+    }
+
+    @Test
+    void providerDroppingTheConnectionEndsTheSessionWithBye() throws Exception {
+        start();
+        try (ImapTestClient c = loggedIn()) {
+            c.send("a2 X-DROP\r\n");
+            assertThat(c.readResponse()).isEqualTo("* BYE Connection to the mail provider lost");
+            assertThat(c.closedByPeer()).isTrue();
+        }
+    }
+
+    @Test
     void wrongPasswordIsRelayedAsNoAndCountedAndTheSessionStaysUsable() throws Exception {
         start();
         try (ImapTestClient c = new ImapTestClient(proxy.port())) {
