@@ -139,6 +139,11 @@ wanted_ports() {
   SUBMISSION_PORT=${TESTSTACK_SUBMISSION_PORT:-10587}
   SUBMISSIONS_PORT=${TESTSTACK_SUBMISSIONS_PORT:-10465}
   LISTEN=${TESTSTACK_LISTEN:-127.0.0.1}
+  local port
+  for port in "$IMAPS_PORT" "$IMAP_PORT" "$SUBMISSION_PORT" "$SUBMISSIONS_PORT"; do
+    [[ $port =~ ^[0-9]{1,5}$ ]] && [ "$port" -ge 1 ] && [ "$port" -le 65535 ] || die "bad port: $port"
+  done
+  [[ $LISTEN =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || die "TESTSTACK_LISTEN must be an IPv4 address: $LISTEN"
 }
 
 write_ports() {

@@ -129,7 +129,14 @@ public final class MailStack implements UpstreamStack {
         Path runDir = chooseRunDir();
         Path script = extractScript(runDir);
         MailStack stack = new MailStack(runDir, script, FreePorts.pick(4));
-        stack.run(600, "start");
+        try {
+            stack.run(600, "start");
+        } catch (IllegalStateException e) {
+            // Another process may have taken a port between choosing and binding it: once more, on new ports.
+            LOG.warn("test mail stack did not start, retrying on other ports: {}", e.getMessage());
+            stack = new MailStack(runDir, script, FreePorts.pick(4));
+            stack.run(600, "start");
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(stack::stopQuietly, "mailstack-stop"));
         LOG.info("test mail stack up in {} ms: imaps={} imap={} submission={} submissions={} dir={}",
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), stack.imapsPort, stack.imapStarttlsPort,
