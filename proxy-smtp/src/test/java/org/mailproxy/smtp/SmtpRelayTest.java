@@ -465,11 +465,29 @@ class SmtpRelayTest {
         assertThat(alice.cmd(TestClient.b64("secret"))).startsWith("535");
         assertThat(aliceUp.events).contains("auth alice@example.com over TLS");
 
+        TestClient oauth = client(p);
+        oauth.reply();
+        // XOAUTH2's user= picks bob's upstream, which does not offer XOAUTH2 and says so.
+        assertThat(oauth.cmd("AUTH XOAUTH2 " + TestClient.b64("user=bob@example.com\u0001auth=Bearer t0k3n\u0001\u0001")))
+                .isEqualTo("504 5.5.4 unsupported");
+        assertThat(bobUp.commands).anyMatch(l -> l.startsWith("AUTH XOAUTH2"));
+
         TestClient nobody = client(p);
         nobody.reply();
         assertThat(nobody.cmd("AUTH PLAIN")).isEqualTo("334 ");
         assertThat(nobody.cmd(TestClient.plain("mallory", "x"))).isEqualTo("535 5.7.8 Authentication failed: no account is configured for this login");
         assertThat(nobody.cmd("AUTH FOO")).startsWith("504");
+    }
+
+    @Test
+    void aTakenPortIsAStartupError() throws Exception {
+        FakeSmtpServer up = fake();
+        ProxyFixture first = proxy(up.url());
+        Path other = dir.resolve("other");
+        java.nio.file.Files.createDirectories(other);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ProxyFixture(other, ProxyFixture.one("alice", up.url()),
+                        "smtp.listen = \"127.0.0.1:" + first.port() + "\"").close())
+                .isInstanceOf(java.net.BindException.class);
     }
 
     @Test
