@@ -183,7 +183,7 @@ public final class Decryptor {
     }
 
     private InputStream decode(InputStream raw) throws IOException {
-        BufferedInputStream in = new BufferedInputStream(raw, 8192);
+        BufferedInputStream in = new BufferedInputStream(raw, 1 << 16);
         in.mark(8192);
         int b;
         int seen = 0;
@@ -311,7 +311,7 @@ public final class Decryptor {
             OpenPGPCertificate cert = keyring.certificateForKeyId(keyId);
             if (cert != null) {
                 OpenPGPCertificate.OpenPGPComponentKey k = componentKey(cert, keyId);
-                s.init(new JcaPGPContentVerifierBuilderProvider().setProvider(Providers.BC), k.getPGPPublicKey());
+                s.init(verifiers(), k.getPGPPublicKey());
                 p.ops = s;
                 p.cert = cert;
                 p.key = k;
@@ -326,13 +326,21 @@ public final class Decryptor {
             OpenPGPCertificate cert = keyring.certificateForKeyId(keyId);
             if (cert != null) {
                 OpenPGPCertificate.OpenPGPComponentKey k = componentKey(cert, keyId);
-                s.init(new JcaPGPContentVerifierBuilderProvider().setProvider(Providers.BC), k.getPGPPublicKey());
+                s.init(verifiers(), k.getPGPPublicKey());
                 p.signature = s;
                 p.cert = cert;
                 p.key = k;
             }
             return p;
         }
+    }
+
+    /**
+     * Signature verification through the default JCA providers: the JDK's SHA-2 (intrinsics) and SunEC's EdDSA;
+     * Bouncy Castle's pure-Java SHA-512 would cost most of the decryption time.
+     */
+    private static JcaPGPContentVerifierBuilderProvider verifiers() {
+        return new JcaPGPContentVerifierBuilderProvider();
     }
 
     private static OpenPGPCertificate.OpenPGPComponentKey componentKey(OpenPGPCertificate cert, long keyId) {

@@ -27,6 +27,12 @@ final class Providers {
     private Providers() {
     }
 
+    /** The JDK provider for message digests. */
+    static Provider jdkDigest() {
+        Provider p = Security.getProvider("SUN");
+        return p != null ? p : BC;
+    }
+
     /** The JDK provider for AES/CFB and AES/CTR, or Bouncy Castle when a stripped JDK lacks it. */
     static Provider jdkCipher() {
         Provider p = Security.getProvider("SunJCE");

@@ -1,7 +1,7 @@
 package org.mailproxy.core.crypto.openpgp.spool;
 
 import javax.crypto.Cipher;
-import javax.crypto.CipherInputStream;
+import javax.crypto.ShortBufferException;
 import javax.crypto.CipherOutputStream;
 import javax.crypto.KeyGenerator;
 import javax.crypto.SecretKey;
@@ -127,7 +127,7 @@ public final class Spool implements Closeable {
             raw.skipNBytes(block * 16);
             Cipher c = Cipher.getInstance("AES/CTR/NoPadding");
             c.init(Cipher.DECRYPT_MODE, key, new IvParameterSpec(counter(block)));
-            InputStream in = new CipherInputStream(raw, c);
+            InputStream in = new CtrInputStream(raw, c);
             in.skipNBytes(skip);
             return in;
         } catch (GeneralSecurityException e) {
@@ -234,5 +234,68 @@ public final class Spool implements Closeable {
         int n = Math.min(raw.length, 16);
         System.arraycopy(raw, raw.length - n, out, 16 - n, n);
         return out;
+    }
+
+    /**
+     * Decrypts in 64 KiB steps, in place; {@code javax.crypto.CipherInputStream} works in 512-byte steps with an
+     * allocation each, which costs more than the AES itself.
+     */
+    private static final class CtrInputStream extends InputStream {
+        private final InputStream in;
+        private final Cipher cipher;
+        private final byte[] buf = new byte[1 << 16];
+        private int pos;
+        private int limit;
+
+        CtrInputStream(InputStream in, Cipher cipher) {
+            this.in = in;
+            this.cipher = cipher;
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (!fill()) {
+                return -1;
+            }
+            return buf[pos++] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            if (!fill()) {
+                return -1;
+            }
+            int n = Math.min(len, limit - pos);
+            System.arraycopy(buf, pos, b, off, n);
+            pos += n;
+            return n;
+        }
+
+        private boolean fill() throws IOException {
+            if (pos < limit) {
+                return true;
+            }
+            int n = in.read(buf, 0, buf.length);
+            if (n <= 0) {
+                return false;
+            }
+            try {
+                // CTR is a stream mode: update() returns exactly as many bytes as it is given
+                cipher.update(buf, 0, n, buf, 0);
+            } catch (ShortBufferException e) {
+                throw new IOException(e);
+            }
+            pos = 0;
+            limit = n;
+            return true;
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
+        }
     }
 }

@@ -1,0 +1,189 @@
+package org.mailproxy.core.crypto.openpgp.bench;
+
+import org.mailproxy.core.crypto.openpgp.DecryptionResult;
+import org.mailproxy.core.crypto.openpgp.Decryptor;
+import org.mailproxy.core.crypto.openpgp.Encryptor;
+import org.mailproxy.core.crypto.openpgp.KeyInfo;
+import org.mailproxy.core.crypto.openpgp.KeyVersion;
+import org.mailproxy.core.crypto.openpgp.Keyring;
+import org.mailproxy.core.crypto.openpgp.OpenPgpLimits;
+import org.mailproxy.core.crypto.openpgp.PassphraseSource;
+import org.mailproxy.core.crypto.openpgp.SignatureResult;
+import org.mailproxy.core.crypto.openpgp.UnlockedKey;
+
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Throughput of encrypt+sign and decrypt+verify, ours beside gpg on the same data and keys, in one run.
+ * Not a test. Run:
+ * <pre>
+ *   mvn -o -q -pl proxy-core test-compile dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt
+ *   java -Xmx64m -cp proxy-core/target/test-classes:proxy-core/target/classes:$(cat /tmp/cp.txt) \
+ *       org.mailproxy.core.crypto.openpgp.bench.OpenPgpBenchmark [sizesInMB...]
+ * </pre>
+ * Payloads are random (incompressible); gpg runs with {@code -z 0} like we do. Plaintext and ciphertext live in
+ * files under /tmp, as they would in a spool.
+ */
+public final class OpenPgpBenchmark {
+    private static final char[] PASS = "bench".toCharArray();
+    private static final java.lang.management.ThreadMXBean CPU =
+            java.lang.management.ManagementFactory.getThreadMXBean();
+
+    public static void main(String[] args) throws Exception {
+        int[] sizes = args.length == 0 ? new int[]{1, 200} : java.util.Arrays.stream(args).mapToInt(Integer::parseInt)
+                .toArray();
+        Path dir = Files.createTempDirectory(Path.of("/tmp"), "pgpbench");
+        Path gnupg = Files.createDirectory(dir.resolve("g"));
+        Files.setPosixFilePermissions(gnupg, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        try {
+            Keyring ring = Keyring.open(dir.resolve("keys"));
+            KeyInfo alice = ring.generate("alice@example.org", PASS, KeyVersion.V4);
+            gpg(gnupg, "--passphrase", "", "--quick-gen-key", "Gus <gus@example.org>", "future-default", "default",
+                    "never");
+            Path gusPub = dir.resolve("gus.pgp");
+            gpg(gnupg, "--export", "-o", gusPub.toString(), "gus@example.org");
+            String gus;
+            try (InputStream in = Files.newInputStream(gusPub)) {
+                gus = ring.importKeys(in).get(0).fingerprint();
+            }
+            Path aliceSec = dir.resolve("alice.pgp");
+            try (OutputStream o = Files.newOutputStream(aliceSec)) {
+                ring.export(alice.fingerprint(), true, false, o);
+            }
+            gpg(gnupg, "--passphrase", new String(PASS), "--import", aliceSec.toString());
+            UnlockedKey key = ring.unlock(alice.fingerprint(), PassphraseSource.ofChars(PASS));
+            Encryptor encryptor = new Encryptor(ring);
+            Decryptor decryptor = new Decryptor(ring, List.of(key),
+                    OpenPgpLimits.DEFAULTS.withMaxPlaintextBytes(1L << 30), dir);
+
+            System.out.printf(Locale.ROOT, "%-8s %-24s %10s %10s %8s%n", "size", "operation", "ours MB/s",
+                    "gpg MB/s", "ratio");
+            for (int mb : sizes) {
+                Path plain = dir.resolve("plain-" + mb);
+                writeRandom(plain, mb);
+                int rounds = mb <= 8 ? 20 : 2;
+                double oursEnc = 0;
+                double gpgEnc = 0;
+                double oursDec = 0;
+                double gpgDec = 0;
+                double oursEncCpu = 0;
+                double gpgEncCpu = 0;
+                double oursDecCpu = 0;
+                double gpgDecCpu = 0;
+                Path oursOut = dir.resolve("ours.pgp");
+                Path gpgOut = dir.resolve("gpg.pgp");
+                for (int r = 0; r < rounds; r++) {
+                    long c0 = CPU.getCurrentThreadCpuTime();
+                    long t0 = System.nanoTime();
+                    try (OutputStream o = new BufferedOutputStream(Files.newOutputStream(oursOut), 1 << 16);
+                         OutputStream e = encryptor.open(o, List.of(gus, alice.fingerprint()), key, false);
+                         InputStream in = Files.newInputStream(plain)) {
+                        in.transferTo(e);
+                    }
+                    long t1 = System.nanoTime();
+                    long c1 = CPU.getCurrentThreadCpuTime();
+                    Files.deleteIfExists(gpgOut);
+                    long g1 = gpg(gnupg, "--passphrase", new String(PASS), "-z", "0", "-u", alice.fingerprint(), "-r", gus,
+                            "-r", alice.fingerprint(), "-o", gpgOut.toString(), "--sign", "--encrypt",
+                            plain.toString());
+                    long t2 = System.nanoTime();
+                    long c2 = CPU.getCurrentThreadCpuTime();
+                    try (InputStream in = Files.newInputStream(oursOut);
+                         DecryptionResult d = decryptor.decrypt(in)) {
+                        if (d.signatures().isEmpty()
+                                || d.signatures().get(0).status() != SignatureResult.Status.VALID) {
+                            throw new IllegalStateException("signature did not verify");
+                        }
+                        try (InputStream p = d.plaintext().orElseThrow().openStream()) {
+                            p.transferTo(OutputStream.nullOutputStream());
+                        }
+                    }
+                    long t3 = System.nanoTime();
+                    long c3 = CPU.getCurrentThreadCpuTime();
+                    long g2 = gpg(gnupg, "--passphrase", new String(PASS), "-o", "/dev/null", "--decrypt",
+                            oursOut.toString());
+                    long t4 = System.nanoTime();
+                    if (r == 0 && rounds > 2) {
+                        continue; // warm-up
+                    }
+                    oursEnc += (t1 - t0);
+                    gpgEnc += (t2 - t1);
+                    oursDec += (t3 - t2);
+                    gpgDec += (t4 - t3);
+                    oursEncCpu += (c1 - c0);
+                    gpgEncCpu += g1;
+                    oursDecCpu += (c3 - c2);
+                    gpgDecCpu += g2;
+                }
+                int counted = rounds > 2 ? rounds - 1 : rounds;
+                report(mb, "encrypt+sign (wall)", mb * (double) counted, oursEnc, gpgEnc);
+                report(mb, "encrypt+sign (cpu)", mb * (double) counted, oursEncCpu, gpgEncCpu);
+                report(mb, "decrypt+verify (wall)", mb * (double) counted, oursDec, gpgDec);
+                report(mb, "decrypt+verify (cpu)", mb * (double) counted, oursDecCpu, gpgDecCpu);
+                Files.delete(plain);
+            }
+            System.out.printf(Locale.ROOT, "max heap %d MB%n", Runtime.getRuntime().maxMemory() >> 20);
+            key.close();
+        } finally {
+            new ProcessBuilder("gpgconf", "--homedir", gnupg.toString(), "--kill", "all").start().waitFor();
+            try (var w = Files.walk(dir)) {
+                w.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static void report(int mb, String op, double totalMb, double oursNanos, double gpgNanos) {
+        double ours = totalMb / (oursNanos / 1e9);
+        double gpg = totalMb / (gpgNanos / 1e9);
+        System.out.printf(Locale.ROOT, "%-8s %-24s %10.1f %10.1f %8.2f%n", mb + " MB", op, ours, gpg, ours / gpg);
+    }
+
+    private static void writeRandom(Path p, int mb) throws IOException {
+        byte[] chunk = new byte[1 << 20];
+        Random rnd = new Random(mb);
+        try (OutputStream o = Files.newOutputStream(p)) {
+            for (int i = 0; i < mb; i++) {
+                rnd.nextBytes(chunk);
+                o.write(chunk);
+            }
+        }
+    }
+
+    /** Runs gpg and returns its user+system CPU time in nanoseconds (from /usr/bin/time when present). */
+    private static long gpg(Path home, String... args) throws IOException, InterruptedException {
+        boolean timed = Files.isExecutable(Path.of("/usr/bin/time"));
+        Path times = Files.createTempFile("gpgtime", ".txt");
+        List<String> cmd = new ArrayList<>();
+        if (timed) {
+            cmd.addAll(List.of("/usr/bin/time", "-o", times.toString(), "-f", "%U %S"));
+        }
+        cmd.addAll(List.of("gpg", "--homedir", home.toString(), "--batch", "--no-tty",
+                "--pinentry-mode", "loopback", "--trust-model", "always", "-q"));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        p.getInputStream().transferTo(out);
+        if (!p.waitFor(600, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException("gpg failed: " + out);
+        }
+        long nanos = 0;
+        if (timed) {
+            String[] t = Files.readString(times).trim().split("\\s+");
+            nanos = (long) ((Double.parseDouble(t[t.length - 2]) + Double.parseDouble(t[t.length - 1])) * 1e9);
+        }
+        Files.delete(times);
+        return nanos;
+    }
+}
