@@ -4,6 +4,8 @@ import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
+import org.junit.jupiter.api.extension.TestInstanceFactoryContext;
+import org.junit.jupiter.api.extension.TestInstancePreConstructCallback;
 
 /**
  * JUnit 5 extension for tests that need the loopback mail stack: starts it before the first test (or skips each
@@ -11,7 +13,17 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * Usually applied through {@link RequiresMailStack}. The skip is per test rather than per class because Maven
  * Surefire reports a class aborted in {@code @BeforeAll} as zero tests, hiding the reason.
  */
-public final class MailStackExtension implements BeforeEachCallback, ParameterResolver {
+public final class MailStackExtension implements TestInstancePreConstructCallback, BeforeEachCallback,
+        ParameterResolver {
+
+    /**
+     * Before a test class's constructor, whose parameters may ask for the stack: an abort while resolving a
+     * parameter would be reported as an error, an abort here as a skip.
+     */
+    @Override
+    public void preConstructTestInstance(TestInstanceFactoryContext factory, ExtensionContext context) {
+        MailStack.require();
+    }
 
     @Override
     public void beforeEach(ExtensionContext context) {

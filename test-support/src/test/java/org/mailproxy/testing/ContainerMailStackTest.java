@@ -3,25 +3,21 @@ package org.mailproxy.testing;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The container stack: the shared contract plus what differs in a container. Skipped where no engine runs. */
-@Tag("container")
+@RequiresContainerMailStack
 class ContainerMailStackTest extends UpstreamStackContract {
 
-    private ContainerMailStack stack;
+    private final ContainerMailStack stack;
 
-    /** Per test, not in {@code @BeforeAll}: Surefire shows the skip reason only for tests that were aborted. */
-    @BeforeEach
-    void startContainer() {
-        stack = ContainerMailStack.require();
+    ContainerMailStackTest(ContainerMailStack stack) {
+        this.stack = stack;
     }
 
     @Override
     UpstreamStack stack() {
-        return ContainerMailStack.require();
+        return stack;
     }
 
     /** Seen from another address, Dovecot refuses plaintext LOGIN before STARTTLS (RFC 3501 6.2.3, 7.2.1). */
