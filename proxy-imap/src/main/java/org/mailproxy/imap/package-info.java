@@ -11,8 +11,14 @@
  * <p>Provider to client: {@link org.mailproxy.imap.codec.ImapResponseDecoder} frames responses into pieces that
  * carry their parsed head (tag, number, name, response code) and tokens, with literals streamed as chunks; the
  * session maps tags back, filters capabilities ({@link org.mailproxy.imap.protocol.CapabilityFilter}) and relays
- * everything else untouched. Untagged FETCH responses pass through one method of the session, where a FETCH
- * rewriter for decrypted messages will sit; the response pieces already expose FETCH items as tokens.
+ * everything else untouched, while {@link org.mailproxy.imap.mailbox.MailboxState} follows sequence numbers and
+ * UIDs (EXISTS, EXPUNGE, VANISHED, FETCH UID).
+ *
+ * <p>Where decryption will go: a handler between the response decoder and the session on the upstream pipeline
+ * reads FETCH responses item by item ({@link org.mailproxy.imap.codec.FetchItemsParser}), issues its own commands
+ * with tags from the connection's {@link org.mailproxy.imap.session.TagSequence} (the session ignores tagged
+ * responses it did not send), and writes rewritten responses with {@link org.mailproxy.imap.codec.FetchResponseWriter},
+ * whose literal counts the encoder enforces.
  *
  * <p>Both channels of a session share one event loop; auto-read is off on both and each side is read only while
  * the other is writable, so a slow or vanished peer stalls only its own session and never grows the heap.

@@ -25,6 +25,8 @@ import org.mailproxy.imap.codec.LiteralChunk;
 import org.mailproxy.imap.codec.LiteralSpec;
 import org.mailproxy.imap.codec.ResponseError;
 import org.mailproxy.imap.codec.ResponseLine;
+import org.mailproxy.imap.mailbox.MailboxState;
+import org.mailproxy.imap.mailbox.MailboxUpdates;
 import org.mailproxy.imap.protocol.Capabilities;
 import org.mailproxy.imap.protocol.CapabilityFilter;
 import org.mailproxy.imap.protocol.ImapError;
@@ -119,6 +121,7 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     private final ArrayDeque<Object> queued = new ArrayDeque<>();
     private boolean byeSent;
     private boolean closing;
+    private final MailboxState mailbox = new MailboxState();
 
     private record InFlight(String clientTag, String proxyTag, ImapVerb verb) {
     }
@@ -141,6 +144,11 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
 
     public State state() {
         return state;
+    }
+
+    /** Sequence numbers and UIDs of the selected mailbox, as this session has seen them. */
+    public MailboxState mailbox() {
+        return mailbox;
     }
 
     // ---------------------------------------------------------------- state
@@ -737,6 +745,9 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
             line.release();
             return;
         }
+        if (verb.equals(ImapVerb.SELECT) || verb.equals(ImapVerb.EXAMINE)) {
+            mailbox.reset();
+        }
         String proxyTag = tags.next();
         InFlight f = new InFlight(line.tag(), proxyTag, verb);
         inFlight.put(proxyTag, f);
@@ -930,6 +941,7 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
                 transition(ok ? State.SELECTED : State.AUTHENTICATED);
             }
         } else if ((v.equals(ImapVerb.CLOSE) || v.equals(ImapVerb.UNSELECT)) && ok) {
+            mailbox.reset();
             transition(State.AUTHENTICATED);
         } else if (v.equals(ImapVerb.IDLE) && state == State.IDLE) {
             transition(beforeIdle);
@@ -949,6 +961,7 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     }
 
     private void onUntagged(ResponseLine line) {
+        MailboxUpdates.apply(mailbox, line);
         if (line.name().equals("CAPABILITY") && line.isLast()) {
             List<String> caps = UpstreamConnector.atoms(line.tokens());
             upstreamCaps = new Capabilities(caps);
