@@ -9,6 +9,7 @@ import org.apache.james.mime4j.stream.RecursionMode;
 import org.mailproxy.core.crypto.openpgp.DecryptionFailedException;
 import org.mailproxy.core.crypto.openpgp.DecryptionResult;
 import org.mailproxy.core.crypto.openpgp.Decryptor;
+import org.mailproxy.core.crypto.openpgp.DetachedVerifier;
 import org.mailproxy.core.crypto.openpgp.OpenPgpLimits;
 import org.mailproxy.core.crypto.openpgp.SignatureResult;
 import org.mailproxy.core.crypto.openpgp.spool.Spool;
@@ -55,11 +56,18 @@ public final class PgpMimeDecryptor {
     private static final int SCAN_BYTES = 64 << 10;
 
     private final Decryptor decryptor;
+    private final DetachedVerifier verifier;
     private final OpenPgpLimits limits;
     private final Path spoolDir;
 
     public PgpMimeDecryptor(Decryptor decryptor, OpenPgpLimits limits, Path spoolDir) {
+        this(decryptor, null, limits, spoolDir);
+    }
+
+    /** With {@code verifier}, an inner {@code multipart/signed} is verified as well. */
+    public PgpMimeDecryptor(Decryptor decryptor, DetachedVerifier verifier, OpenPgpLimits limits, Path spoolDir) {
         this.decryptor = decryptor;
+        this.verifier = verifier;
         this.limits = limits;
         this.spoolDir = spoolDir;
     }
@@ -222,7 +230,9 @@ public final class PgpMimeDecryptor {
                 }
             }
             String from = Headers.address(Headers.first(fields, "From")).orElse(null);
-            List<SignatureResult> sigs = result.signatures().stream().map(sr -> sr.withFrom(from)).toList();
+            List<SignatureResult> all = new ArrayList<>(result.signatures());
+            innerSignature(result.plaintext().orElseThrow(), innerType).ifPresent(all::add);
+            List<SignatureResult> sigs = all.stream().map(sr -> sr.withFrom(from)).toList();
             String subject = Headers.first(fields, "Subject").map(HeaderField::unfolded).orElse(null);
             try (OutputStream o = out.output()) {
                 StringBuilder head = new StringBuilder();
@@ -244,6 +254,30 @@ public final class PgpMimeDecryptor {
                 out.close();
                 result.close();
             }
+        }
+    }
+
+    /**
+     * An inner {@code multipart/signed} (sign, then encrypt: RFC 3156 §6.1) is verified too; its first part is the
+     * whole signed content, and the structure itself is left byte-exact for the client.
+     */
+    private Optional<SignatureResult> innerSignature(Spool plaintext, Optional<HeaderField> innerType)
+            throws IOException {
+        if (verifier == null || !Headers.mediaType(innerType).equals("multipart/signed")
+                || !Headers.parameter(innerType, "protocol").map(p -> p.equalsIgnoreCase("application/pgp-signature"))
+                .orElse(false)) {
+            return Optional.empty();
+        }
+        Optional<String> boundary = Headers.parameter(innerType, "boundary");
+        if (boundary.isEmpty()) {
+            return Optional.empty();
+        }
+        try (InputStream in = plaintext.openStream()) {
+            Headers.read(in, MAX_HEADER_BYTES, MAX_HEADER_FIELDS);
+            return MultipartSignedVerifier.verify(in, boundary.get(), verifier, limits.maxPlaintextBytes(),
+                    limits.spoolMemoryThreshold(), spoolDir);
+        } catch (IOException e) {
+            return Optional.empty(); // an unverifiable inner signature is simply not claimed
         }
     }
 

@@ -293,4 +293,52 @@ class PgpMimeTest {
                     .endsWith("--------------tbInner0123--\r\n");
         }
     }
+
+    static String signedInner(String from, String text) throws Exception {
+        String part1 = "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n" + text;
+        String sig = new String(org.mailproxy.core.crypto.openpgp.DetachedSigner.sign(aliceKey,
+                new ByteArrayInputStream(part1.getBytes(StandardCharsets.UTF_8))), StandardCharsets.US_ASCII)
+                .replace("\r\n", "\n").replace("\n", "\r\n");
+        return "Content-Type: multipart/signed; micalg=pgp-sha256;\r\n"
+                + " protocol=\"application/pgp-signature\"; boundary=\"sig-b\"\r\n"
+                + "From: " + from + "\r\n"
+                + "Subject: signed inside\r\n\r\n"
+                + "This is an OpenPGP/MIME signed message (RFC 4880 and 3156)\r\n"
+                + "--sig-b\r\n" + part1 + "\r\n"
+                + "--sig-b\r\nContent-Type: application/pgp-signature; name=\"signature.asc\"\r\n\r\n"
+                + sig + "\r\n--sig-b--\r\n";
+    }
+
+    static DecryptedMessage receiveVerifying(byte[] message) throws Exception {
+        return new PgpMimeDecryptor(new Decryptor(bobRing, List.of(bobKey), OpenPgpLimits.DEFAULTS, null),
+                new org.mailproxy.core.crypto.openpgp.DetachedVerifier(bobRing), OpenPgpLimits.DEFAULTS, null)
+                .decrypt(new ByteArrayInputStream(message));
+    }
+
+    @Test
+    void multipartSignedInsideTheEncryptionIsVerifiedAndKeptByteExact() throws Exception {
+        String inner = signedInner("Alice <alice@example.org>", "Signed text\r\nsecond line\r\n");
+        String wire = thunderbirdOuter(armored(inner.getBytes(StandardCharsets.UTF_8), false));
+        try (DecryptedMessage m = receiveVerifying(wire.getBytes(StandardCharsets.US_ASCII))) {
+            assertThat(m.signatures()).singleElement().satisfies(s -> {
+                assertThat(s.status()).isEqualTo(SignatureResult.Status.VALID);
+                assertThat(s.fromMatches()).isTrue();
+            });
+            String t = text(m);
+            assertThat(t).contains("signature=valid;");
+            assertThat(t.substring(t.indexOf("This is an OpenPGP/MIME signed")))
+                    .isEqualTo(inner.substring(inner.indexOf("This is an OpenPGP/MIME signed")));
+        }
+    }
+
+    @Test
+    void alteredSignedPartIsBad() throws Exception {
+        String inner = signedInner("Alice <alice@example.org>", "Pay 10 EUR\r\n").replace("Pay 10 EUR", "Pay 99 EUR");
+        String wire = thunderbirdOuter(armored(inner.getBytes(StandardCharsets.UTF_8), false));
+        try (DecryptedMessage m = receiveVerifying(wire.getBytes(StandardCharsets.US_ASCII))) {
+            assertThat(m.signatures()).singleElement().extracting(SignatureResult::status)
+                    .isEqualTo(SignatureResult.Status.BAD);
+            assertThat(text(m)).contains("signature=bad");
+        }
+    }
 }
