@@ -13,11 +13,11 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Runs gpg or sq from Debian's packages in a private home directory; tests using it carry {@code @Tag("interop")}. */
-final class ExternalTool implements AutoCloseable {
-    record Result(int exit, String stdout, String stderr) {
+public final class ExternalTool implements AutoCloseable {
+    public record Result(int exit, String stdout, String stderr) {
     }
 
-    final Path home;
+    public final Path home;
     private final String binary;
 
     private ExternalTool(String binary) throws IOException {
@@ -27,12 +27,12 @@ final class ExternalTool implements AutoCloseable {
         Files.setPosixFilePermissions(home, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
     }
 
-    static ExternalTool require(String binary) throws IOException {
+    public static ExternalTool require(String binary) throws IOException {
         assumeTrue(onPath(binary), binary + " is not installed: interop test skipped");
         return new ExternalTool(binary);
     }
 
-    static boolean onPath(String binary) {
+    public static boolean onPath(String binary) {
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
             if (Files.isExecutable(Path.of(dir, binary))) {
                 return true;
@@ -41,7 +41,7 @@ final class ExternalTool implements AutoCloseable {
         return false;
     }
 
-    Result run(String... args) throws IOException, InterruptedException {
+    public Result run(String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(binary);
         if (binary.equals("gpg")) {
@@ -66,7 +66,7 @@ final class ExternalTool implements AutoCloseable {
                 Files.readString(err, StandardCharsets.ISO_8859_1));
     }
 
-    Result ok(String... args) throws IOException, InterruptedException {
+    public Result ok(String... args) throws IOException, InterruptedException {
         Result r = run(args);
         if (r.exit() != 0) {
             throw new AssertionError(binary + " " + String.join(" ", args) + " failed: " + r.stderr());
