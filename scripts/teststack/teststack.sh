@@ -603,12 +603,16 @@ running() {
 }
 
 # Servers of run directories that were deleted while they ran (say by "mvn clean" after a killed test JVM) are
-# recognised by this script's layout in their command line or environment and stopped.
+# recognised by this script's layout in their command line or environment and stopped. Only processes in this
+# shell's mount namespace count: a container's servers (same layout, other filesystem) are visible in the host's
+# /proc too, and their paths do not exist here.
 sweep_orphans() {
-  local file pid conf
+  local file pid conf own_ns
+  own_ns=$(readlink /proc/self/ns/mnt 2>/dev/null) || return 0
   for file in $(grep -a -l -e '/dovecot/etc/dovecot\.conf' /proc/[0-9]*/cmdline 2>/dev/null); do
     pid=${file#/proc/}; pid=${pid%/cmdline}
     proc_stat "$pid" && [ "$STAT_COMM" = dovecot ] || continue
+    [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" = "$own_ns" ] || continue
     conf=$(tr '\0' '\n' < "$file" 2>/dev/null | sed -n '/^-c$/{n;p;}')
     case "$conf" in
       */dovecot/etc/dovecot.conf) [ -e "$conf" ] || { say "stopping orphaned dovecot $pid ($conf)"; terminate "$pid"; } ;;
@@ -617,6 +621,7 @@ sweep_orphans() {
   for file in $(grep -a -l -e 'MAIL_CONFIG=.*/postfix/etc' /proc/[0-9]*/environ 2>/dev/null); do
     pid=${file#/proc/}; pid=${pid%/environ}
     proc_stat "$pid" && [ "$STAT_COMM" = master ] || continue
+    [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" = "$own_ns" ] || continue
     conf=$(tr '\0' '\n' < "$file" 2>/dev/null | sed -n 's/^MAIL_CONFIG=//p')
     case "$conf" in
       */postfix/etc) [ -d "$conf" ] || { say "stopping orphaned postfix $pid ($conf)"; terminate "$pid"; } ;;
