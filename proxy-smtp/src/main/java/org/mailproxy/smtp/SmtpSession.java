@@ -199,6 +199,11 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
         ctx.fireChannelActive();
     }
 
+    /** Commands one client may have queued: a transaction with every recipient, and some. */
+    private int maxPipelined() {
+        return settings.config().smtp().limits().maxRecipients() + 100;
+    }
+
     private void greet() {
         reply(SmtpReplies.greeting());
         moveTo(State.READY);
@@ -214,6 +219,13 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
             settings.metrics().protocolError();
             closeNow("HTTP request on the SMTP port (SECURITY.md 16)");
         } else if (msg instanceof SmtpRequest || msg instanceof SmtpInputError) {
+            if (pending.size() >= maxPipelined()) {
+                // RFC 2920 sets no limit, but a queue we never bound is heap the client controls.
+                settings.metrics().protocolError();
+                pending.clear();
+                closeWith(SmtpReplies.tooManyPipelined(), "too many pipelined commands");
+                return;
+            }
             pending.add(msg);
             drive();
         } else {

@@ -301,6 +301,24 @@ class SmtpRelayTest {
     }
 
     @Test
+    void aFloodOfPipelinedCommandsIsCutOff() throws Exception {
+        FakeSmtpServer up = fake();
+        ProxyFixture p = proxy(up.url());
+        TestClient c = loggedIn(p);
+        // max-recipients (1000) + 100 commands may wait; thousands in one go is not a mail client.
+        c.send("NOOP\r\n".repeat(20000));
+        List<String> replies = new ArrayList<>();
+        String r;
+        while ((r = c.reply()) != null) {
+            replies.add(r);
+        }
+        // The 421 may be lost to the reset that closing with unread input causes; the cut-off is what counts.
+        assertThat(replies.size()).isLessThan(20000);
+        assertThat(replies).allMatch(x -> x.startsWith("250 ") || x.startsWith("421 4.7.0"));
+        assertThat(loggedIn(p).cmd("NOOP")).startsWith("250");
+    }
+
+    @Test
     void overlongCommandLineIs500AndTheSessionContinues() throws Exception {
         FakeSmtpServer up = fake();
         TestClient c = loggedIn(proxy(up.url()));

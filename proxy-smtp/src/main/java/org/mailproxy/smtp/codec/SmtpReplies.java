@@ -179,6 +179,10 @@ public final class SmtpReplies {
         return SmtpReply.of(451, "4.4.2", clean(reason + "; the message was not sent, try again"));
     }
 
+    public static SmtpReply tooManyPipelined() {
+        return SmtpReply.of(421, "4.7.0", SERVER_NAME + ": too many commands sent without waiting for replies, closing");
+    }
+
     public static SmtpReply clientIdle() {
         return SmtpReply.of(421, "4.4.2", SERVER_NAME + " idle timeout, closing the connection");
     }
