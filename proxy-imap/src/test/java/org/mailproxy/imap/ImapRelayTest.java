@@ -215,6 +215,18 @@ class ImapRelayTest {
     }
 
     @Test
+    void authenticatePlainToAProviderWithoutSaslIrWaitsForItsContinuation() throws Exception {
+        upstream.script.capabilities = "IMAP4rev1 AUTH=PLAIN IDLE";
+        start();
+        String ir = Base64.getEncoder().encodeToString("\0alice\0s3cret".getBytes(StandardCharsets.UTF_8));
+        try (ImapTestClient c = new ImapTestClient(proxy.port())) {
+            c.readResponse();
+            assertThat(c.command("a1", "AUTHENTICATE PLAIN " + ir)).last().asString().startsWith("a1 OK [CAPABILITY");
+        }
+        assertThat(upstream.received).anyMatch(l -> l.matches("mp\\d+ AUTHENTICATE PLAIN")).contains(ir);
+    }
+
+    @Test
     void loginWithLiteralsBeforeLogin() throws Exception {
         start();
         try (ImapTestClient c = new ImapTestClient(proxy.port())) {
@@ -224,6 +236,23 @@ class ImapRelayTest {
             c.send("alice {6+}\r\ns3cret\r\n");
             assertThat(c.readUntilTagged("a1")).last().asString().startsWith("a1 OK");
         }
+    }
+
+    @Test
+    void eightBitPasswordGoesUpstreamAsASynchronizingLiteralWhenTheProviderLacksLiteralPlus() throws Exception {
+        upstream.script.capabilities = "IMAP4rev1 AUTH=PLAIN IDLE";
+        upstream.script.password = "p\u00e4ss w\u00f6rd";
+        start();
+        byte[] password = upstream.script.password.getBytes(StandardCharsets.UTF_8);
+        try (ImapTestClient c = new ImapTestClient(proxy.port())) {
+            c.readResponse();
+            c.send("a1 LOGIN alice {" + password.length + "}\r\n");
+            assertThat(c.readLine()).startsWith("+ ");
+            c.send(password);
+            c.send("\r\n");
+            assertThat(c.readUntilTagged("a1")).last().asString().startsWith("a1 OK");
+        }
+        assertThat(upstream.received).anyMatch(l -> l.matches("mp\\d+ LOGIN \"alice\" \\{" + password.length + "\\}"));
     }
 
     @Test
