@@ -256,6 +256,18 @@ class ImapRelayTest {
     }
 
     @Test
+    void largeLiteralBeforeLoginIsRefusedWithoutContinuation() throws Exception {
+        start();
+        try (ImapTestClient c = new ImapTestClient(proxy.port())) {
+            c.readResponse();
+            c.send("a1 LOGIN alice {70000}\r\n");
+            assertThat(c.readResponse()).isEqualTo("a1 NO [TOOBIG] Command too large before login");
+            assertThat(c.command("a2", "LOGIN alice s3cret")).last().asString().startsWith("a2 OK");
+        }
+        assertThat(upstream.received).noneMatch(l -> l.contains("70000"));
+    }
+
+    @Test
     void commandsBeforeLogin() throws Exception {
         start();
         try (ImapTestClient c = new ImapTestClient(proxy.port())) {

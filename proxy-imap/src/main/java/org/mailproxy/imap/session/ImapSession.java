@@ -1,7 +1,6 @@
 package org.mailproxy.imap.session;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -35,7 +34,6 @@ import org.mailproxy.imap.protocol.ImapVerb;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -91,11 +89,7 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     private long openedAt;
 
     // Before login: the command being collected (small, bounded by max-command-line).
-    private String preTag;
-    private ImapVerb preVerb;
-    private final List<byte[]> preSegments = new ArrayList<>();
-    private ByteArrayOutputStream preLiteral;
-    private int preOctets;
+    private SmallCommand pending;
     private boolean preDiscard;
     private String saslTag;
     private String saslMechanism;
@@ -246,8 +240,8 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
             log.error("imap session {} failed in state {}", id, state, e);
             if (relaying()) {
                 closeWithBye("[SERVERBUG] Internal proxy error");
-            } else if (preTag != null) {
-                reply(preTag, ImapError.serverBug());
+            } else if (pending != null) {
+                reply(pending.tag(), ImapError.serverBug());
                 resetPreAuth();
             }
         } finally {
@@ -381,65 +375,46 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     private void preAuthLine(CommandLine line) {
         if (line.isFirst()) {
             resetPreAuth();
-            preTag = line.tag();
-            preVerb = line.verb();
-            ByteBuf c = line.content();
-            String head = preTag + " " + preVerb.name();
-            int skip = Math.min(c.readableBytes(), head.length() + 1);
-            preSegments.add(ByteBufUtil.getBytes(c, c.readerIndex() + skip, c.readableBytes() - skip));
-        } else if (!preDiscard) {
-            preSegments.add(ByteBufUtil.getBytes(line.content()));
+            pending = new SmallCommand(line, settings.limits().maxCommandLine());
+        } else if (preDiscard || pending == null) {
+            // The rest of a command refused as too large: drop it, and any literal it still announces.
+            if (line.isLast()) {
+                resetPreAuth();
+            } else if (line.literal().synchronizing() && decoder.abortPendingLiteral()) {
+                resetPreAuth();
+            }
+            return;
         }
-        preOctets += line.content().readableBytes();
-        LiteralSpec spec = line.literal();
-        if (spec != null) {
-            if (preDiscard || preOctets + spec.size() > settings.limits().maxCommandLine()) {
-                if (!preDiscard) {
-                    reply(preTag, ImapError.tooBig("Command too large before login"));
+        switch (pending.addLine(line)) {
+            case COMPLETE -> {
+                SmallCommand cmd = pending;
+                resetPreAuth();
+                executePreAuth(cmd.tag(), cmd.verb(), cmd.segments());
+            }
+            case NEED_MORE -> {
+                if (line.literal().synchronizing()) {
+                    client.writeAndFlush(Unpooled.wrappedBuffer(ImapReplies.continuation("Ready for literal data")));
                 }
-                if (!spec.synchronizing() || !decoder.abortPendingLiteral()) {
-                    preDiscard = true;
-                } else {
+            }
+            case TOO_BIG -> {
+                reply(pending.tag(), ImapError.tooBig("Command too large before login"));
+                if (line.literal().synchronizing() && decoder.abortPendingLiteral()) {
                     resetPreAuth();
+                } else {
+                    preDiscard = true;
                 }
-                return;
             }
-            preLiteral = new ByteArrayOutputStream((int) spec.size());
-            if (spec.synchronizing()) {
-                client.writeAndFlush(Unpooled.wrappedBuffer(ImapReplies.continuation("Ready for literal data")));
-            }
-            return;
         }
-        if (preDiscard) {
-            resetPreAuth();
-            return;
-        }
-        String tag = preTag;
-        ImapVerb verb = preVerb;
-        List<byte[]> segments = new ArrayList<>(preSegments);
-        resetPreAuth();
-        executePreAuth(tag, verb, segments);
     }
 
     private void preAuthLiteral(LiteralChunk chunk) {
-        if (preDiscard || preLiteral == null) {
-            return;
-        }
-        ByteBuf c = chunk.content();
-        preLiteral.writeBytes(ByteBufUtil.getBytes(c));
-        if (chunk.isLast()) {
-            preOctets += preLiteral.size();
-            preSegments.add(preLiteral.toByteArray());
-            preLiteral = null;
+        if (!preDiscard && pending != null) {
+            pending.addLiteral(chunk);
         }
     }
 
     private void resetPreAuth() {
-        preTag = null;
-        preVerb = null;
-        preSegments.clear();
-        preLiteral = null;
-        preOctets = 0;
+        pending = null;
         preDiscard = false;
     }
 
