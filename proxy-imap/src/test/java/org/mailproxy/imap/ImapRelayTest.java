@@ -66,6 +66,9 @@ class ImapRelayTest {
             assertThat(caps.get(1)).isEqualTo("a2 OK done");
         }
         assertThat(proxy.counter("mailproxy.sessions")).isEqualTo(1);
+        assertThat(proxy.meters.find("mailproxy.upstream.connect").timer().count()).isEqualTo(1);
+        assertThat(proxy.meters.find("mailproxy.upstream.tls.handshake").timer().count()).isEqualTo(1);
+        await().until(() -> proxy.meters.find("mailproxy.sessions.active").gauge().value() == 0);
     }
 
     @Test

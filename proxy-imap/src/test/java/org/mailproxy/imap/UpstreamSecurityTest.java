@@ -120,5 +120,10 @@ class UpstreamSecurityTest {
         proxy.close();
         proxy = null;
         assertThat(CapturingAppender.LINES).isNotEmpty().noneMatch(l -> l.contains("Canary-Pw-93"));
+        // One line when a session opens and one when it closes, tied together by the session id.
+        String open = CapturingAppender.LINES.stream().filter(l -> l.matches("imap session imap-\\w+ open from .*"))
+                .findFirst().orElseThrow();
+        String id = open.split(" ")[2];
+        assertThat(CapturingAppender.LINES).filteredOn(l -> l.startsWith("imap session " + id + " closed")).hasSize(1);
     }
 }
