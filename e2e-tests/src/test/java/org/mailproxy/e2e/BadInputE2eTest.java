@@ -234,4 +234,59 @@ class BadInputE2eTest {
                     StandardCharsets.UTF_8)).endsWith("\r\n\r\nwhole message\r\n");
         }
     }
+
+    /** MAIL, RCPT and DATA on a fresh authenticated session, then {@code data} as sent; the reply to it. */
+    private static String refusedData(RunningProxy proxy, MailUser from, MailUser to, String data) throws IOException {
+        try (RawSmtp c = authenticated(proxy, from)) {
+            assertThat(c.command("MAIL FROM:<" + from.email() + ">")).startsWith("250");
+            assertThat(c.command("RCPT TO:<" + to.email() + ">")).startsWith("250");
+            assertThat(c.command("DATA")).startsWith("354");
+            c.send(data);
+            String reply = c.reply();
+            // Part of the message may already be upstream; the proxy can only cancel it by dropping its upstream
+            // connection, so the session may end here with 421 (RFC 5321 3.8) instead of going on.
+            String next = c.command("NOOP");
+            assertThat(next).as("the session after a refused DATA").matches("^(250|421) .*");
+            return reply;
+        }
+    }
+
+    /**
+     * SMTP smuggling (CVE-2023-51764..66, SECURITY.md 13): DATA with a bare-LF or bare-CR "end of data" followed by a
+     * second transaction must be refused as a whole, with nothing of either part delivered; so is DATA with a NUL.
+     * The daemon then still sends the next client's message.
+     */
+    @Test
+    void smtpSmugglingIsRefusedAndNothingLeaks(MailStack stack) throws IOException {
+        MailUser alice = stack.alice();
+        MailUser bob = stack.bob();
+        String run = UUID.randomUUID().toString();
+        List<String> endings = List.of("\n.\n", "\r\n.\n", "\n.\r\n", "\r.\r\n", "\r\n.\r\r\n");
+        String goodMarker = "after-smuggling-" + run;
+        try (RunningProxy proxy = RunningProxy.start(stack, dir, Local.OFF, Upstream.IMPLICIT, LIMITS)) {
+            for (int i = 0; i < endings.size(); i++) {
+                String marker = "smuggle-" + i + "-" + run;
+                String smuggled = "From: <" + alice.email() + ">\r\nTo: <" + bob.email() + ">\r\nSubject: outer "
+                        + marker + "\r\n\r\nouter body" + endings.get(i)
+                        + "MAIL FROM:<" + alice.email() + ">\r\nRCPT TO:<" + bob.email() + ">\r\nDATA\r\n"
+                        + "From: <ceo@example.test>\r\nSubject: inner " + marker + "\r\n\r\nsmuggled\r\n";
+                assertThat(refusedData(proxy, alice, bob, smuggled + ".\r\n"))
+                        .as("reply to the whole DATA of variant %d", i).matches("^5\\d\\d .*");
+            }
+            assertThat(refusedData(proxy, alice, bob, "Subject: nul smuggle-nul-" + run + "\r\n\r\nbefore\0after\r\n.\r\n"))
+                    .as("reply to DATA with a NUL").matches("^5\\d\\d .*");
+
+            try (RawSmtp c = authenticated(proxy, alice)) {
+                assertThat(c.command("MAIL FROM:<" + alice.email() + ">")).startsWith("250");
+                assertThat(c.command("RCPT TO:<" + bob.email() + ">")).startsWith("250");
+                assertThat(c.command("DATA")).startsWith("354");
+                c.send(TestMessages.plain(alice.email(), bob.email(), goodMarker, "fine\r\n"));
+                assertThat(c.command(".")).startsWith("250");
+                assertThat(c.command("QUIT")).startsWith("221");
+            }
+        }
+        Mailboxes.awaitDelivered(stack, bob, goodMarker);
+        assertThat(stack.messages(bob, "INBOX")).as("nothing of a refused message was delivered")
+                .noneMatch(m -> m.text().contains("smuggle-") && m.text().contains(run));
+    }
 }

@@ -93,6 +93,11 @@ class MbsyncE2eTest {
     }
 
     private Path writeConfig(RunningProxy proxy, Local local, MailUser user) throws IOException {
+        return writeConfig(proxy, local, user, "*", "Pull");
+    }
+
+    private Path writeConfig(RunningProxy proxy, Local local, MailUser user, String patterns, String sync)
+            throws IOException {
         Path near = dir.resolve("near");
         Files.createDirectories(near);
         Path pass = dir.resolve("pass");
@@ -123,9 +128,9 @@ class MbsyncE2eTest {
                 + "Channel mail\n"
                 + "Far :far:\n"
                 + "Near :near:\n"
-                + "Patterns *\n"
+                + "Patterns " + patterns + "\n"
                 + "Create Near\n"
-                + "Sync Pull\n"
+                + "Sync " + sync + "\n"
                 + "SyncState *\n";
         Path file = dir.resolve("mbsyncrc");
         Files.writeString(file, rc);
@@ -211,6 +216,43 @@ class MbsyncE2eTest {
             assertThat(after2.keySet()).as("the second sync changes nothing; its log:\n%s", second.out())
                     .isEqualTo(after1.keySet());
             after1.forEach((name, content) -> assertThat(after2.get(name)).as(name).isEqualTo(content));
+        }
+    }
+
+    /**
+     * The other direction: a message written into the local maildir is uploaded with APPEND (a multi-MB literal
+     * through the proxy) and Dovecot stores it with CRLF line ends; a second run uploads nothing again.
+     */
+    @Test
+    void pushesALocalMessage(MailStack stack) throws IOException {
+        MailUser bob = stack.bob();
+        stack.clearMailbox(bob);
+        String marker = id();
+        byte[] crlf = TestMessages.withAttachment(bob.email(), stack.alice().email(), marker, 2_000_000, 4);
+        byte[] local = asMaildirStoresIt(crlf);
+        try (RunningProxy proxy = RunningProxy.start(stack, dir, Local.STARTTLS, Upstream.IMPLICIT)) {
+            Path rc = writeConfig(proxy, Local.STARTTLS, bob, "Drafts", "All");
+            Tool.Result first = mbsync.run(dir, TIMEOUT, List.of("-c", rc.toString(), "-a"));
+            assertThat(first.exit()).as(first.describe()).isZero();
+            Path newDir = dir.resolve("near").resolve("Drafts").resolve("new");
+            assertThat(newDir).isDirectory();
+            Files.write(newDir.resolve("1772445600.e2e_1.client"), local);
+
+            for (int run = 1; run <= 2; run++) {
+                Tool.Result r = mbsync.run(dir, TIMEOUT, List.of("-c", rc.toString(), "-a"));
+                assertThat(r.exit()).as(r.describe()).isZero();
+                List<StoredMessage> drafts = stack.messages(bob, "Drafts");
+                assertThat(drafts).as("Dovecot's Drafts after run %d", run).hasSize(1);
+                byte[] stored = drafts.get(0).content();
+                // mbsync may tag what it uploads with its X-TUID line; everything else must be the octets pushed.
+                String text = new String(stored, StandardCharsets.ISO_8859_1);
+                Matcher tuid = Pattern.compile("(?m)^X-TUID: [^\r\n]*\r\n").matcher(text);
+                if (tuid.find() && tuid.start() < text.indexOf("\r\n\r\n")) {
+                    stored = (text.substring(0, tuid.start()) + text.substring(tuid.end()))
+                            .getBytes(StandardCharsets.ISO_8859_1);
+                }
+                assertThat(stored).as("Dovecot's copy vs the local file with CRLF").isEqualTo(crlf);
+            }
         }
     }
 
