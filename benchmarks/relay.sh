@@ -15,6 +15,7 @@
 # Environment (defaults in brackets):
 #   BENCH_MESSAGES [2000]   messages in the mailbox          BENCH_SESSIONS [1000]  idle sessions
 #   BENCH_ROUNDS [3]        timed rounds after the warm-up   BENCH_SEED [20250901]  mailbox generator seed
+#   BENCH_WARMUP_ROUNDS [1] rounds before the timed ones (the JIT needs a few hundred MB on a busy machine)
 #   BENCH_JAR [proxy-app/target/mailproxy.jar]  the proxy to measure (built with ./mailproxy if missing)
 #   BENCH_JAVA_OPTS []      extra JVM options for the proxy (none: the JVM's defaults are what users get)
 #   BENCH_NEAR_DIR [/dev/shm when writable]  where mbsync writes; memory keeps disk noise out of the timing
@@ -26,6 +27,7 @@ repo="$(cd "$here/.." && pwd)"
 MESSAGES=${BENCH_MESSAGES:-2000}
 SESSIONS=${BENCH_SESSIONS:-1000}
 ROUNDS=${BENCH_ROUNDS:-3}
+WARMUPS=${BENCH_WARMUP_ROUNDS:-1}
 SEED=${BENCH_SEED:-20250901}
 JAR=${BENCH_JAR:-$repo/proxy-app/target/mailproxy.jar}
 USER_EMAIL=alice@example.test
@@ -59,7 +61,7 @@ PROXY_PID="" STUNNEL_PID="" IDLE_PID=""
 cleanup() {
   local rc=$?
   set +e
-  exec 7>&- 2>/dev/null
+  exec 7>&-
   [ -n "$IDLE_PID" ] && kill "$IDLE_PID" 2>/dev/null
   [ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null && wait "$PROXY_PID" 2>/dev/null
   [ -n "$STUNNEL_PID" ] && kill "$STUNNEL_PID" 2>/dev/null && wait "$STUNNEL_PID" 2>/dev/null
@@ -98,8 +100,14 @@ out "mbsync $(mbsync --version | awk '{print $2}'), $(stunnel4 -version 2>&1 | g
 
 # ---------------------------------------------------------------------------------------------------------------
 say "starting the test stack in $STACK"
-TESTSTACK_IMAPS_PORT=$P_IMAPS TESTSTACK_IMAP_PORT=$P_IMAP TESTSTACK_SUBMISSION_PORT=$P_SUB \
-  TESTSTACK_SUBMISSIONS_PORT=$P_SUBS "$repo/scripts/teststack/teststack.sh" start "$STACK" >/dev/null
+start_stack() {
+  TESTSTACK_IMAPS_PORT=$P_IMAPS TESTSTACK_IMAP_PORT=$P_IMAP TESTSTACK_SUBMISSION_PORT=$P_SUB \
+    TESTSTACK_SUBMISSIONS_PORT=$P_SUBS "$repo/scripts/teststack/teststack.sh" start "$STACK" \
+    >>"$RUN/logs/teststack.log" 2>&1
+}
+# One retry: on a busy machine a start can trip over processes that end while it looks for leftovers.
+start_stack || { tail -n 5 "$RUN/logs/teststack.log" >&2; say "retrying the stack start"; start_stack; } \
+  || { tail -n 20 "$RUN/logs/teststack.log" >&2; die "the test stack did not start"; }
 CA="$STACK/ca/ca.crt"
 DOVECONF="$STACK/dovecot/etc/dovecot.conf"
 
@@ -254,14 +262,16 @@ sync_once() {
 PATHS=(proxy stunnel direct)
 out ""
 out "mbsync of INBOX ($MESSAGES messages) into an empty Maildir under $BENCH_NEAR_DIR, wall-clock seconds"
-say "warm-up round"
-warm=""
-for name in "${PATHS[@]}"; do
-  sync_once "$name"
-  warm="$warm $name=${LAST}s"
-  [ "$LAST_CPU" != - ] && warm="$warm (relay CPU ${LAST_CPU}s)"
+for w in $(seq 1 "$WARMUPS"); do
+  say "warm-up round $w"
+  warm=""
+  for name in "${PATHS[@]}"; do
+    sync_once "$name"
+    warm="$warm $name=${LAST}s"
+    [ "$LAST_CPU" != - ] && warm="$warm (relay CPU ${LAST_CPU}s)"
+  done
+  out "warm-up $w (not counted):$warm; load $(load)"
 done
-out "warm-up (not counted):$warm; load $(load)"
 out "$(printf '%-8s %10s %10s %10s   %s' round proxy stunnel direct 'order; load average before the round')"
 for r in $(seq 1 "$ROUNDS"); do
   # Rotating order: each path goes first, second and third equally often over three rounds.
