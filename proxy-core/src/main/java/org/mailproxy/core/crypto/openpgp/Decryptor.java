@@ -1,6 +1,7 @@
 package org.mailproxy.core.crypto.openpgp;
 
 import org.bouncycastle.bcpg.ArmoredInputStream;
+import org.bouncycastle.bcpg.SymmetricKeyAlgorithmTags;
 import org.bouncycastle.openpgp.PGPCompressedData;
 import org.bouncycastle.openpgp.PGPEncryptedData;
 import org.bouncycastle.openpgp.PGPEncryptedDataList;
@@ -13,6 +14,7 @@ import org.bouncycastle.openpgp.PGPOnePassSignatureList;
 import org.bouncycastle.openpgp.PGPPadding;
 import org.bouncycastle.openpgp.PGPPrivateKey;
 import org.bouncycastle.openpgp.PGPPublicKeyEncryptedData;
+import org.bouncycastle.openpgp.PGPSessionKey;
 import org.bouncycastle.openpgp.PGPSignature;
 import org.bouncycastle.openpgp.PGPSignatureList;
 import org.bouncycastle.openpgp.api.OpenPGPCertificate;
@@ -111,7 +113,16 @@ public final class Decryptor {
                     .setProvider(Providers.BC)
                     .setContentProvider(chosen.isAEAD() ? Providers.BC : Providers.jdkCipher())
                     .build(chosenKey);
-            InputStream clear = chosen.getDataStream(factory);
+            InputStream clear;
+            Seipd1InputStream fast = null;
+            PGPSessionKey sessionKey = chosen.isAEAD() ? null : chosen.getSessionKey(factory);
+            if (sessionKey != null && isAes(sessionKey.getAlgorithm())) {
+                // SEIPDv1 with AES: our own loop over the JDK's AES, several times faster than the generic path
+                fast = new Seipd1InputStream(chosen.getInputStream(), sessionKey.getKey());
+                clear = fast;
+            } else {
+                clear = chosen.getDataStream(factory);
+            }
             spool = new Spool(limits.spoolMemoryThreshold(), limits.maxPlaintextBytes(), spoolDir);
             Inner inner = new Inner(spool);
             inner.process(new PGPObjectFactory(clear, Providers.FINGERPRINTS), 0);
@@ -122,7 +133,7 @@ public final class Decryptor {
             if (clear.read() != -1) {
                 throw new DecryptionFailedException("trailing-data");
             }
-            if (!chosen.verify()) {
+            if (fast != null ? !fast.verified() : !chosen.verify()) {
                 throw new DecryptionFailedException("integrity");
             }
             String keyId = keyIdHex(chosen.getKeyIdentifier().getKeyId());
@@ -146,6 +157,11 @@ public final class Decryptor {
     }
 
     private PGPPrivateKey anonymousKey;
+
+    private static boolean isAes(int algorithm) {
+        return algorithm == SymmetricKeyAlgorithmTags.AES_128 || algorithm == SymmetricKeyAlgorithmTags.AES_192
+                || algorithm == SymmetricKeyAlgorithmTags.AES_256;
+    }
 
     /** Anonymous recipients (wildcard key ID, RFC 9580 §5.1): try each of our keys. */
     private PGPPublicKeyEncryptedData tryAnonymous(PGPEncryptedDataList list) {
