@@ -17,6 +17,7 @@
 #   BENCH_ROUNDS [3]        timed rounds after the warm-up   BENCH_SEED [20250901]  mailbox generator seed
 #   BENCH_WARMUP_ROUNDS [1] rounds before the timed ones (the JIT needs a few hundred MB on a busy machine)
 #   BENCH_JAR [proxy-app/target/mailproxy.jar]  the proxy to measure (built with ./mailproxy if missing)
+#   BENCH_M2_MODULES [0]    1 runs the project's module jars from ~/.m2 where newer than the jar's own lib/
 #   BENCH_JAVA_OPTS []      extra JVM options for the proxy (none: the JVM's defaults are what users get)
 #   BENCH_NEAR_DIR [/dev/shm when writable]  where mbsync writes; memory keeps disk noise out of the timing
 #   BENCH_KEEP [0]          1 keeps the run directory (logs, configs) instead of deleting it
@@ -143,6 +144,14 @@ STUNNEL_PID=$!
 # A private copy of the proxy, so that a rebuild in the checkout during the run cannot change what is measured.
 mkdir -p "$RUN/app" "$RUN/proxy-data"
 cp -r "$JAR" "$(dirname "$JAR")/lib" "$RUN/app/"
+if [ "${BENCH_M2_MODULES:-0}" = 1 ]; then
+  # The project's module jars as last installed (mvn install) when newer than the ones the jar was built with.
+  for lib in "$RUN/app/lib"/mailproxy-*.jar; do
+    m2=$(find "$HOME/.m2/repository/org/mailproxy" -name "$(basename "$lib")" -newer "$lib" -print -quit 2>/dev/null)
+    [ -n "$m2" ] && cp "$m2" "$lib"
+  done
+fi
+modules=$(cd "$RUN/app/lib" && for f in mailproxy-*.jar; do printf '%s %s; ' "${f%-[0-9]*}" "$(date -u -r "$f" +%H:%M)"; done)
 chmod 700 "$RUN/proxy-data"
 cat > "$RUN/proxy.conf" <<EOC
 mailproxy {
@@ -175,6 +184,7 @@ wait_port() {
 wait_port "$P_STUNNEL" "$STUNNEL_PID" stunnel
 wait_port "$P_PROXY" "$PROXY_PID" proxy
 flags=$(java ${BENCH_JAVA_OPTS:-} -XX:+PrintCommandLineFlags -version 2>&1 | head -1)
+out "proxy module jars (UTC build time): ${modules%; }"
 out "proxy JVM options: ${BENCH_JAVA_OPTS:-(none)}; ergonomics: $flags"
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -196,6 +206,8 @@ write_rc() {
     echo "Port $port"
     echo "User $USER_EMAIL"
     echo "PassCmd \"cat $RUN/pass\""
+    # isync gives up after 20 s without an answer by default; a busy machine is no reason to fail a run.
+    echo "Timeout 120"
     if [ "$tls" = plain ]; then
       # isync sends a password in the clear only when told which mechanism; on loopback that is the point.
       echo "$TLSKW None"
