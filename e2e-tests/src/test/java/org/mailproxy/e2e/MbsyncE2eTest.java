@@ -1,5 +1,10 @@
 package org.mailproxy.e2e;
 
+import jakarta.mail.Folder;
+import jakarta.mail.Message;
+import jakarta.mail.Session;
+import jakarta.mail.Store;
+import jakarta.mail.internet.MimeMessage;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -13,6 +18,7 @@ import org.mailproxy.testing.MailUser;
 import org.mailproxy.testing.RequiresMailStack;
 import org.mailproxy.testing.StoredMessage;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -25,6 +31,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.regex.Matcher;
@@ -254,6 +261,52 @@ class MbsyncE2eTest {
                 assertThat(stored).as("Dovecot's copy vs the local file with CRLF").isEqualTo(crlf);
             }
         }
+    }
+
+    /**
+     * Many small messages: mbsync keeps many commands in flight at once (its pipeline), so the proxy's own tags
+     * upstream and the order of tagged responses are exercised. Seeded directly in Dovecot over IMAPS in one session.
+     */
+    @Test
+    void syncsManyMessagesPipelined(MailStack stack) throws Exception {
+        MailUser alice = stack.alice();
+        String folderName = "Bulk" + id().substring(0, 8);
+        int count = 150;
+        Properties p = new Properties();
+        p.put("mail.imaps.ssl.socketFactory", stack.clientSocketFactory());
+        p.put("mail.imaps.ssl.checkserveridentity", "true");
+        Session session = Session.getInstance(p);
+        try (Store store = session.getStore("imaps")) {
+            store.connect(stack.host(), stack.imapsPort(), alice.login(), alice.password());
+            Folder folder = store.getFolder(folderName);
+            assertThat(folder.create(Folder.HOLDS_MESSAGES)).isTrue();
+            Message[] messages = new Message[count];
+            for (int i = 0; i < count; i++) {
+                byte[] raw = TestMessages.plain(stack.bob().email(), alice.email(), id(),
+                        ("message " + i + "\r\n").repeat(1 + i % 40));
+                messages[i] = new MimeMessage(session, new ByteArrayInputStream(raw));
+            }
+            folder.appendMessages(messages);
+        }
+        List<byte[]> expected = stack.messages(alice, folderName).stream()
+                .map(StoredMessage::content).map(MbsyncE2eTest::asMaildirStoresIt).toList();
+        assertThat(expected).hasSize(count);
+
+        try (RunningProxy proxy = RunningProxy.start(stack, dir, Local.OFF, Upstream.IMPLICIT)) {
+            Path rc = writeConfig(proxy, Local.OFF, alice, folderName, "Pull");
+            Tool.Result r = mbsync.run(dir, TIMEOUT, List.of("-c", rc.toString(), "-a"));
+            assertThat(r.exit()).as(r.describe()).isZero();
+        }
+        List<byte[]> got = new ArrayList<>();
+        for (String sub : List.of("new", "cur")) {
+            Path d = dir.resolve("near").resolve(folderName).resolve(sub);
+            try (Stream<Path> list = Files.list(d)) {
+                for (Path f : list.toList()) {
+                    got.add(withoutTuid(f.getFileName().toString(), Files.readAllBytes(f)));
+                }
+            }
+        }
+        assertThat(digests(got)).as("local maildir vs Dovecot's files").isEqualTo(digests(expected));
     }
 
     @ParameterizedTest
