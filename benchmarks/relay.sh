@@ -143,12 +143,12 @@ STUNNEL_PID=$!
 
 # A private copy of the proxy, so that a rebuild in the checkout during the run cannot change what is measured.
 mkdir -p "$RUN/app" "$RUN/proxy-data"
-cp -r "$JAR" "$(dirname "$JAR")/lib" "$RUN/app/"
+cp -rp "$JAR" "$(dirname "$JAR")/lib" "$RUN/app/"
 if [ "${BENCH_M2_MODULES:-0}" = 1 ]; then
   # The project's module jars as last installed (mvn install) when newer than the ones the jar was built with.
   for lib in "$RUN/app/lib"/mailproxy-*.jar; do
     m2=$(find "$HOME/.m2/repository/org/mailproxy" -name "$(basename "$lib")" -newer "$lib" -print -quit 2>/dev/null)
-    [ -n "$m2" ] && cp "$m2" "$lib"
+    [ -n "$m2" ] && cp -p "$m2" "$lib"
   done
 fi
 modules=$(cd "$RUN/app/lib" && for f in mailproxy-*.jar; do printf '%s %s; ' "${f%-[0-9]*}" "$(date -u -r "$f" +%H:%M)"; done)
