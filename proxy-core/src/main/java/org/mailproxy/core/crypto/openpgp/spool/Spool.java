@@ -1,18 +1,13 @@
 package org.mailproxy.core.crypto.openpgp.spool;
 
-import javax.crypto.Cipher;
-import javax.crypto.ShortBufferException;
-import javax.crypto.CipherOutputStream;
 import javax.crypto.KeyGenerator;
 import javax.crypto.SecretKey;
-import javax.crypto.spec.IvParameterSpec;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -23,7 +18,7 @@ import java.util.Arrays;
 
 /**
  * A bounded buffer for one message: bytes stay in memory up to {@code memoryThreshold}, then move to a temp file
- * encrypted with AES-CTR under a random key that exists only in this object (SECURITY.md 25: decrypted mail is
+ * encrypted with AES-CTR ({@link AesCtr}) under a random key that exists only in this object (SECURITY.md 25: decrypted mail is
  * never on disk in clear). Writing past {@code maxBytes} fails with {@link SpoolOverflowException}. {@link #close()}
  * deletes the file and drops the key.
  *
@@ -32,7 +27,6 @@ import java.util.Arrays;
  */
 public final class Spool implements Closeable {
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final BigInteger TWO_128 = BigInteger.ONE.shiftLeft(128);
 
     private final int memoryThreshold;
     private final long maxBytes;
@@ -40,9 +34,10 @@ public final class Spool implements Closeable {
     private byte[] memory = new byte[0];
     private int memoryLength;
     private Path file;
-    private SecretKey key;
-    private byte[] iv;
+    private AesCtr ctr;
     private OutputStream fileOut;
+    private long fileLength;
+    private final byte[] scratch = new byte[1 << 16];
     private long size;
     private boolean writing;
     private boolean sealed;
@@ -120,20 +115,9 @@ public final class Spool implements Closeable {
         if (file == null) {
             return new ByteArrayInputStream(memory, (int) offset, memoryLength - (int) offset);
         }
-        long block = offset / 16;
-        int skip = (int) (offset % 16);
         InputStream raw = Files.newInputStream(file);
-        try {
-            raw.skipNBytes(block * 16);
-            Cipher c = Cipher.getInstance("AES/CTR/NoPadding");
-            c.init(Cipher.DECRYPT_MODE, key, new IvParameterSpec(counter(block)));
-            InputStream in = new CtrInputStream(raw, c);
-            in.skipNBytes(skip);
-            return in;
-        } catch (GeneralSecurityException e) {
-            raw.close();
-            throw new IOException("spool cipher unavailable", e);
-        }
+        raw.skipNBytes(offset);
+        return new CtrInputStream(raw, ctr, offset);
     }
 
     /** All content as one array; only for small spools (tests, headers). */
@@ -154,7 +138,7 @@ public final class Spool implements Closeable {
         closed = true;
         Arrays.fill(memory, (byte) 0);
         memory = new byte[0];
-        key = null;
+        ctr = null;
         try {
             if (fileOut != null) {
                 fileOut.close();
@@ -184,7 +168,7 @@ public final class Spool implements Closeable {
             if (file == null) {
                 spill();
             }
-            fileOut.write(b, off, len);
+            writeEncrypted(b, off, len);
         }
         size += len;
     }
@@ -193,26 +177,32 @@ public final class Spool implements Closeable {
         try {
             KeyGenerator kg = KeyGenerator.getInstance("AES");
             kg.init(256, RANDOM);
-            key = kg.generateKey();
-            iv = new byte[16];
-            RANDOM.nextBytes(iv);
-            // the counter's low 64 bits start at zero so that no realistic spool wraps the counter
-            Arrays.fill(iv, 8, 16, (byte) 0);
+            SecretKey key = kg.generateKey();
+            ctr = new AesCtr(key, RANDOM.nextLong());
             file = tempDir == null
                     ? Files.createTempFile("mailproxy-spool", ".bin",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))
                     : Files.createTempFile(tempDir, "mailproxy-spool", ".bin",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            Cipher c = Cipher.getInstance("AES/CTR/NoPadding");
-            c.init(Cipher.ENCRYPT_MODE, key, new IvParameterSpec(iv));
-            fileOut = new CipherOutputStream(new BufferedOutputStream(
-                    Files.newOutputStream(file, StandardOpenOption.WRITE), 1 << 16), c);
-            fileOut.write(memory, 0, memoryLength);
+            fileOut = new BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.WRITE), 1 << 16);
+            writeEncrypted(memory, 0, memoryLength);
             Arrays.fill(memory, (byte) 0);
             memory = new byte[0];
             memoryLength = 0;
         } catch (GeneralSecurityException e) {
             throw new IOException("spool cipher unavailable", e);
+        }
+    }
+
+    private void writeEncrypted(byte[] b, int off, int len) throws IOException {
+        while (len > 0) {
+            int n = Math.min(len, scratch.length);
+            System.arraycopy(b, off, scratch, 0, n);
+            ctr.apply(scratch, 0, n, fileLength);
+            fileOut.write(scratch, 0, n);
+            fileLength += n;
+            off += n;
+            len -= n;
         }
     }
 
@@ -227,70 +217,32 @@ public final class Spool implements Closeable {
         }
     }
 
-    private byte[] counter(long block) {
-        BigInteger c = new BigInteger(1, iv).add(BigInteger.valueOf(block)).mod(TWO_128);
-        byte[] raw = c.toByteArray();
-        byte[] out = new byte[16];
-        int n = Math.min(raw.length, 16);
-        System.arraycopy(raw, raw.length - n, out, 16 - n, n);
-        return out;
-    }
-
-    /**
-     * Decrypts in 64 KiB steps, in place; {@code javax.crypto.CipherInputStream} works in 512-byte steps with an
-     * allocation each, which costs more than the AES itself.
-     */
+    /** Reads the file and removes the keystream by position, 64 KiB at a time. */
     private static final class CtrInputStream extends InputStream {
         private final InputStream in;
-        private final Cipher cipher;
-        private final byte[] buf = new byte[1 << 16];
-        private int pos;
-        private int limit;
+        private final AesCtr ctr;
+        private long position;
 
-        CtrInputStream(InputStream in, Cipher cipher) {
+        CtrInputStream(InputStream in, AesCtr ctr, long position) {
             this.in = in;
-            this.cipher = cipher;
+            this.ctr = ctr;
+            this.position = position;
         }
 
         @Override
         public int read() throws IOException {
-            if (!fill()) {
-                return -1;
-            }
-            return buf[pos++] & 0xff;
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
         }
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
-            if (len == 0) {
-                return 0;
+            int n = in.read(b, off, Math.min(len, 1 << 16));
+            if (n > 0) {
+                ctr.apply(b, off, n, position);
+                position += n;
             }
-            if (!fill()) {
-                return -1;
-            }
-            int n = Math.min(len, limit - pos);
-            System.arraycopy(buf, pos, b, off, n);
-            pos += n;
             return n;
-        }
-
-        private boolean fill() throws IOException {
-            if (pos < limit) {
-                return true;
-            }
-            int n = in.read(buf, 0, buf.length);
-            if (n <= 0) {
-                return false;
-            }
-            try {
-                // CTR is a stream mode: update() returns exactly as many bytes as it is given
-                cipher.update(buf, 0, n, buf, 0);
-            } catch (ShortBufferException e) {
-                throw new IOException(e);
-            }
-            pos = 0;
-            limit = n;
-            return true;
         }
 
         @Override
