@@ -206,7 +206,7 @@ public final class Decryptor {
         do {
             b = in.read();
             seen++;
-        } while (b == ' ' || b == '\t' || b == '\r' || b == '\n' && seen < 8000);
+        } while ((b == ' ' || b == '\t' || b == '\r' || b == '\n') && seen < 8000);
         in.reset();
         if (b < 0) {
             throw new IOException("empty input");
