@@ -14,6 +14,7 @@ import org.mailproxy.imap.ImapUpstreamProbe;
 import org.mailproxy.smtp.SmtpUpstreamProbe;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 import java.io.IOException;
@@ -45,7 +46,8 @@ import java.util.concurrent.Callable;
  * must be owner-only) or from the terminal with {@code --login}; never from the command line or the environment,
  * where other users and process listings can see it (SECURITY.md 23). It is kept only for the probe and then wiped.
  */
-@Command(name = "check", description = "Validate the configuration and test every account's upstream servers.")
+@Command(name = "check", description = "Validate the configuration and test every account's upstream servers "
+        + "(or only the ACCOUNTs named).")
 final class CheckCommand implements Callable<Integer> {
 
     /** How long past the connect timeout a probe may take for TLS, greeting, capabilities and login. */
@@ -68,6 +70,9 @@ final class CheckCommand implements Callable<Integer> {
 
     @Option(names = "--account", paramLabel = "EMAIL", description = "Check only this account (repeatable).")
     List<String> only = new ArrayList<>();
+
+    @Parameters(arity = "0..*", paramLabel = "ACCOUNT", description = "Check only these accounts (email or login).")
+    List<String> accountArguments = new ArrayList<>();
 
     @Override
     public Integer call() {
@@ -124,6 +129,7 @@ final class CheckCommand implements Callable<Integer> {
     }
 
     private List<Account> select(MailproxyConfig cfg) {
+        only.addAll(accountArguments);
         if (only.isEmpty()) {
             return cfg.accounts();
         }

@@ -175,10 +175,22 @@ public final class Demo implements AutoCloseable {
         }
         b.append('\n');
         localCertificate().ifPresent(c -> b.append("Thunderbird asks once to accept mailproxy's own certificate (")
-                .append(c).append("): confirm the security exception.\n"));
+                .append(c).append(").\nConfirm the security exception when the SHA-256 fingerprint it shows is\n  ")
+                .append(fingerprint(c)).append('\n'));
         metricsAddress().ifPresent(m -> b.append("Metrics: http://127.0.0.1:").append(m.getPort()).append("/metrics\n"));
         b.append("Stop the demo with Ctrl-C.\n");
         return b.toString();
+    }
+
+    /** SHA-256 over the DER certificate, written as {@code openssl x509 -fingerprint -sha256} and Thunderbird do. */
+    static String fingerprint(Path pem) {
+        try (var in = Files.newInputStream(pem)) {
+            byte[] der = java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in).getEncoded();
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(der);
+            return java.util.HexFormat.ofDelimiter(":").withUpperCase().formatHex(digest);
+        } catch (IOException | java.security.GeneralSecurityException e) {
+            return "(cannot read " + pem + ": " + e.getMessage() + ")";
+        }
     }
 
     private static String serverLine(String direction, String protocol, InetSocketAddress address, User u) {

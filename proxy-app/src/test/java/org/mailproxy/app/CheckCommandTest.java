@@ -124,9 +124,16 @@ class CheckCommandTest {
         TestFiles.Run r = mailproxy(Map.of(), tmp, prompt -> {
             prompts.add(prompt);
             return PASSWORD.toCharArray();
-        }, "check", "--config", conf(upstream.imapUrl(), upstream.smtpUrl(), true).toString(), "--login");
+        }, "check", "--config", conf(upstream.imapUrl(), upstream.smtpUrl(), true).toString(), "--login", ADDRESS);
         assertThat(prompts).containsExactly("Password for " + ADDRESS + " (login " + ADDRESS + "): ");
         assertThat(r.exitCode()).isZero();
         assertThat(r.out()).contains("IMAP  " + upstream.imapUrl() + "  OK").contains("SMTP  " + upstream.smtpUrl() + "  OK");
+    }
+
+    @Test
+    void anAccountThatIsNotConfiguredIsAUsageError() throws Exception {
+        TestFiles.Run r = check(conf(upstream.imapUrl(), upstream.smtpUrl(), true), "nobody@example.com");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("no account matches nobody@example.com");
     }
 }

@@ -134,5 +134,8 @@ class DemoTest {
                 .contains("authentication Normal password")
                 .contains("user name alice@demo.test")
                 .contains("Ctrl-C");
+        // The fingerprint as openssl and Thunderbird write it: 32 upper-case hex pairs joined by colons.
+        assertThat(s).containsPattern("\\n  ([0-9A-F]{2}:){31}[0-9A-F]{2}\\n")
+                .contains(Demo.fingerprint(demo.localCertificate().orElseThrow()));
     }
 }
