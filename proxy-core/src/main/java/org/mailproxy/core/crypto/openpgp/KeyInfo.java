@@ -9,7 +9,7 @@ import java.util.Optional;
  *
  * @param fingerprint upper-case hex fingerprint of the primary key
  * @param version     key packet version (4 or 6)
- * @param userIds     user IDs with a valid self-signature
+ * @param userIds     user IDs with a valid self-signature (all user IDs when none is valid now: revoked, expired)
  * @param secret      whether the keyring holds the secret key
  * @param created     creation time of the primary key
  * @param expires     expiry of the certificate, if any

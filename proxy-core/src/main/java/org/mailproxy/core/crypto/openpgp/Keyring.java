@@ -391,7 +391,9 @@ public final class Keyring {
 
     private void storeCert(PGPPublicKeyRing ring) throws IOException {
         OpenPGPCertificate c = new OpenPGPCertificate(ring, Providers.IMPLEMENTATION);
-        if (c.getValidUserIds().isEmpty()) {
+        // a revoked or expired certificate is still stored: its state is what we need to learn from it
+        if (c.getValidUserIds().isEmpty() && c.getRevocation() == null
+                && c.getValidUserIds(c.getPrimaryKey().getCreationTime()).isEmpty()) {
             throw new IOException("certificate " + fingerprint(c) + " has no validly self-signed user ID");
         }
         String fpr = fingerprint(c);
@@ -490,7 +492,8 @@ public final class Keyring {
         Date exp = c.getExpirationTime();
         Date now = new Date();
         return new KeyInfo(fingerprint(c), c.getPrimaryKey().getVersion(),
-                c.getValidUserIds().stream().map(OpenPGPCertificate.OpenPGPUserId::getUserId).toList(),
+                (c.getValidUserIds().isEmpty() ? c.getAllUserIds() : c.getValidUserIds()).stream()
+                        .map(OpenPGPCertificate.OpenPGPUserId::getUserId).toList(),
                 secrets.containsKey(fingerprint(c)), c.getPrimaryKey().getCreationTime().toInstant(),
                 Optional.ofNullable(exp).map(Date::toInstant), c.getRevocation() != null,
                 !c.getEncryptionKeys(now).isEmpty(), !c.getSigningKeys(now).isEmpty());

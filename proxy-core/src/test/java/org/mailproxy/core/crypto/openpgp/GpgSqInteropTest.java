@@ -268,4 +268,39 @@ class GpgSqInteropTest {
         }
         return md.digest();
     }
+
+    @Test
+    void revokedAndExpiredGpgKeysAreListedAsSuchAndNeverEncryptedTo() throws Exception {
+        requireGpg();
+        gpg.ok("--passphrase", "", "--quick-gen-key", "Rita <rita@example.org>", "future-default", "default",
+                "never");
+        gpg.ok("--passphrase", "", "--faked-system-time", "20200101T000000", "--quick-gen-key",
+                "Ed <ed@example.org>", "future-default", "default", "1d");
+        String rita = gpg.ok("--with-colons", "--list-keys", "rita@example.org").stdout().lines()
+                .filter(l -> l.startsWith("fpr:")).findFirst().orElseThrow().split(":")[9];
+        // gpg writes a revocation certificate at key creation, prefixed with ':' against accidental import
+        Path rev = gpg.home.resolve("openpgp-revocs.d").resolve(rita + ".rev");
+        Path clean = gpg.home.resolve("rita.rev");
+        Files.writeString(clean, Files.readString(rev).replace(":-----BEGIN", "-----BEGIN"));
+        gpg.ok("--import", clean.toString());
+        Path exported = gpg.home.resolve("re.asc");
+        gpg.ok("-a", "-o", exported.toString(), "--export", "rita@example.org", "ed@example.org");
+        Keyring k = Keyring.open(dir.resolve("revoked-" + System.nanoTime()));
+        List<KeyInfo> infos;
+        try (InputStream in = Files.newInputStream(exported)) {
+            infos = k.importKeys(in);
+        }
+        assertThat(infos).hasSize(2);
+        KeyInfo r = infos.stream().filter(i -> i.fingerprint().equals(rita)).findFirst().orElseThrow();
+        KeyInfo e = infos.stream().filter(i -> !i.fingerprint().equals(rita)).findFirst().orElseThrow();
+        assertThat(r.revoked()).isTrue();
+        assertThat(r.usable()).isFalse();
+        assertThat(e.expires()).isPresent();
+        assertThat(e.canEncrypt()).isFalse();
+        for (KeyInfo i : infos) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Encryptor(k).open(
+                    new java.io.ByteArrayOutputStream(), List.of(i.fingerprint()), null, false))
+                    .isInstanceOf(KeyException.class);
+        }
+    }
 }
