@@ -41,7 +41,11 @@ final class AesCtr {
                     LONG.set(counters, i * 16 + 8, block + i);
                 }
                 ecb.update(counters, 0, blocks * 16, keystream, 0);
-                for (int j = 0; j < n; j++) {
+                int j = 0;
+                for (; j + 8 <= n; j += 8) {
+                    LONG.set(b, off + j, (long) LONG.get(b, off + j) ^ (long) LONG.get(keystream, skip + j));
+                }
+                for (; j < n; j++) {
                     b[off + j] ^= keystream[skip + j];
                 }
                 off += n;
