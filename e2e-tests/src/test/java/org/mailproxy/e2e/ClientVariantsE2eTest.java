@@ -61,6 +61,53 @@ class ClientVariantsE2eTest {
         }
     }
 
+    /** RFC 7888 LITERAL-: a non-synchronizing literal up to 4096 octets is relayed and stored as sent. */
+    @Test
+    void nonSynchronizingLiteralAppend(MailStack stack) throws Exception {
+        MailUser alice = stack.alice();
+        String marker = UUID.randomUUID().toString();
+        byte[] message = TestMessages.plain(stack.bob().email(), alice.email(), marker, "x".repeat(3000) + "\r\n");
+        assertThat(message.length).isLessThanOrEqualTo(4096);
+        try (RunningProxy proxy = RunningProxy.start(stack, dir, Local.OFF, Upstream.IMPLICIT);
+             RawImap c = new RawImap(proxy.imapPort())) {
+            assertThat(c.readLine()).startsWith("* OK");
+            assertThat(RawImap.last(c.command("a1", "LOGIN " + RawImap.quoted(alice.login()) + " "
+                    + RawImap.quoted(alice.password())))).startsWith("a1 OK");
+            c.send("a2 APPEND INBOX (\\Seen) {" + message.length + "+}\r\n");
+            c.send(message);
+            c.send("\r\n");
+            List<Response> append = c.readUntilTagged("a2");
+            assertThat(RawImap.texts(append)).noneMatch(t -> t.startsWith("+"));
+            assertThat(RawImap.last(append)).startsWith("a2 OK");
+        }
+        assertThat(Mailboxes.find(stack, alice, "INBOX", marker).orElseThrow().content()).isEqualTo(message);
+    }
+
+    /** Logins the proxy can refuse by itself: an address that is no configured account never reaches upstream. */
+    @Test
+    void unknownAccountsAndOversizedMessagesAreRefused(MailStack stack) throws Exception {
+        MailUser alice = stack.alice();
+        try (RunningProxy proxy = RunningProxy.start(stack, dir, Local.OFF, Upstream.IMPLICIT)) {
+            try (RawImap c = new RawImap(proxy.imapPort())) {
+                assertThat(c.readLine()).startsWith("* OK");
+                assertThat(RawImap.last(c.command("a1", "LOGIN \"nobody@example.test\" \"whatever\"")))
+                        .startsWith("a1 NO");
+                assertThat(RawImap.last(c.command("a2", "LOGIN " + RawImap.quoted(alice.login()) + " "
+                        + RawImap.quoted(alice.password())))).as("a later good login in the same session")
+                        .startsWith("a2 OK");
+            }
+            try (RawSmtp c = new RawSmtp(proxy.smtpPort())) {
+                assertThat(c.reply()).startsWith("220 ");
+                assertThat(c.command("EHLO client.example.test")).startsWith("250 ");
+                assertThat(c.command("AUTH PLAIN " + RawSmtp.plain("nobody@example.test", "whatever"))).matches("^5\\d\\d .*");
+                assertThat(c.command("AUTH PLAIN " + RawSmtp.plain(alice.login(), alice.password()))).startsWith("235");
+                // RFC 1870: a declared size beyond the limit is refused at MAIL, before any data.
+                assertThat(c.command("MAIL FROM:<" + alice.email() + "> SIZE=999999999999")).matches("^5\\d\\d .*");
+                assertThat(c.command("QUIT")).startsWith("221");
+            }
+        }
+    }
+
     @Test
     void smtpVariants(MailStack stack) throws Exception {
         MailUser alice = stack.alice();
