@@ -289,4 +289,41 @@ class BadInputE2eTest {
         assertThat(stack.messages(bob, "INBOX")).as("nothing of a refused message was delivered")
                 .noneMatch(m -> m.text().contains("smuggle-") && m.text().contains(run));
     }
+
+    /**
+     * Command injection behind STARTTLS (CVE-2011-0411 class, SECURITY.md 10): octets pipelined after the STARTTLS
+     * command would be taken as if they came through TLS, so the proxy closes; and a plaintext client on the
+     * implicit-TLS listener gets no protocol answer at all. Other clients are unaffected.
+     */
+    @Test
+    void starttlsInjectionAndPlaintextOnTlsAreCutOff(MailStack stack) throws IOException {
+        MailUser alice = stack.alice();
+        String login = "LOGIN " + RawImap.quoted(alice.login()) + " " + RawImap.quoted(alice.password());
+        try (RunningProxy proxy = RunningProxy.start(stack, dir, Local.STARTTLS, Upstream.IMPLICIT)) {
+            try (RawImap c = new RawImap(proxy.imapPort())) {
+                assertThat(c.readLine()).startsWith("* OK");
+                c.send("a1 STARTTLS\r\na2 " + login + "\r\n");
+                assertThat(c.readUntilClosed()).as("after STARTTLS with a command behind it")
+                        .noneMatch(l -> l.startsWith("a2 "));
+            }
+            try (RawSmtp c = new RawSmtp(proxy.smtpPort())) {
+                assertThat(c.reply()).startsWith("220 ");
+                assertThat(c.command("EHLO client.example.test")).startsWith("250 ");
+                c.send("STARTTLS\r\nAUTH PLAIN " + RawSmtp.plain(alice.login(), alice.password()) + "\r\n");
+                assertThat(c.repliesUntilClosed()).as("after STARTTLS with a command behind it")
+                        .noneMatch(r -> r.startsWith("235"));
+            }
+            // The same daemon still serves a well-behaved client.
+            try (RawImap c = new RawImap(proxy.imapPort())) {
+                assertThat(c.readLine()).startsWith("* OK");
+                assertThat(RawImap.last(c.command("b1", login))).startsWith("b1 OK");
+            }
+        }
+        try (RunningProxy proxy = RunningProxy.start(stack, dir.resolve("implicit"), Local.IMPLICIT, Upstream.IMPLICIT);
+             RawImap c = new RawImap(proxy.imapPort())) {
+            c.send("a1 " + login + "\r\n");
+            assertThat(c.readUntilClosed()).as("plaintext on the implicit-TLS port")
+                    .noneMatch(l -> l.contains("OK") || l.contains("a1"));
+        }
+    }
 }
