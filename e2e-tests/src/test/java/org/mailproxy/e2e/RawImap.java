@@ -35,7 +35,12 @@ final class RawImap implements AutoCloseable {
     private final OutputStream out;
 
     RawImap(int port) throws IOException {
-        socket = new Socket("127.0.0.1", port);
+        this(new Socket("127.0.0.1", port));
+    }
+
+    /** Over a socket the caller opened, e.g. a TLS socket straight to Dovecot to see what the provider sends. */
+    RawImap(Socket socket) throws IOException {
+        this.socket = socket;
         socket.setSoTimeout(READ_TIMEOUT_MS);
         in = new BufferedInputStream(socket.getInputStream());
         out = socket.getOutputStream();

@@ -1,0 +1,106 @@
+package org.mailproxy.e2e;
+
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.mailproxy.e2e.RawImap.Response;
+import org.mailproxy.e2e.RunningProxy.Local;
+import org.mailproxy.e2e.RunningProxy.Upstream;
+import org.mailproxy.testing.MailStack;
+import org.mailproxy.testing.MailUser;
+import org.mailproxy.testing.RequiresMailStack;
+import org.mailproxy.testing.StoredMessage;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Messages anyone can mail to the user, built to stress the proxy's parser of upstream responses: a very long
+ * Subject (ENVELOPE), deep MIME nesting (BODYSTRUCTURE). Fetching them must not cost the user the session.
+ */
+@RequiresMailStack
+class HostileMailboxE2eTest {
+
+    @TempDir
+    Path dir;
+
+    private static RawImap selected(RunningProxy proxy, MailUser user) throws IOException {
+        RawImap c = new RawImap(proxy.imapPort());
+        assertThat(c.readLine()).startsWith("* OK");
+        assertThat(RawImap.last(c.command("a1", "LOGIN " + RawImap.quoted(user.login()) + " "
+                + RawImap.quoted(user.password())))).startsWith("a1 OK");
+        assertThat(RawImap.last(c.command("a2", "SELECT INBOX"))).startsWith("a2 OK");
+        return c;
+    }
+
+    @Test
+    void longSubjectInEnvelope(MailStack stack) throws IOException {
+        MailUser alice = stack.alice();
+        String marker = UUID.randomUUID().toString();
+        StringBuilder subject = new StringBuilder("Subject: " + marker);
+        for (int i = 0; i < 2000; i++) {
+            subject.append("\r\n word").append(i).append(" ").append("y".repeat(40));
+        }
+        byte[] message = TestMessages.ascii("From: <bob@example.test>\r\nTo: <" + alice.email() + ">\r\n"
+                + subject + "\r\nMessage-ID: <" + marker + "@example.test>\r\n\r\nbody\r\n");
+        stack.deliver(alice, message);
+        StoredMessage stored = Mailboxes.find(stack, alice, "INBOX", marker).orElseThrow();
+        try (RunningProxy proxy = RunningProxy.start(stack, dir, Local.OFF, Upstream.IMPLICIT);
+             RawImap c = selected(proxy, alice)) {
+            List<Response> env = c.command("a3", "UID FETCH " + stored.uid() + " (ENVELOPE BODYSTRUCTURE)");
+            assertThat(RawImap.last(env)).startsWith("a3 OK");
+            assertThat(RawImap.last(c.command("a4", "NOOP"))).startsWith("a4 OK");
+        }
+    }
+
+    /**
+     * 80 nested multiparts: Dovecot answers BODYSTRUCTURE with lists nested 84 deep. Anyone can mail this to the
+     * user; a client that asks for BODYSTRUCTURE (Apple Mail for every message, Thunderbird for large ones) must
+     * not lose its session over it, or it reconnects and fails again forever.
+     */
+    @Disabled("bug: proxy-imap closes the session with '* BYE The mail provider sent an invalid response' (log: "
+            + "'provider broke the protocol: lists nested deeper than 64') when a FETCH BODYSTRUCTURE response nests "
+            + "deeper than imap.limits.max-paren-depth; Dovecot answers OK, so one received message breaks the mailbox")
+    @Test
+    void deepMimeNesting(MailStack stack) throws IOException {
+        MailUser alice = stack.alice();
+        String marker = UUID.randomUUID().toString();
+        int depth = 80;
+        StringBuilder body = new StringBuilder();
+        for (int i = 0; i < depth; i++) {
+            body.append("--b").append(i).append("\r\nContent-Type: multipart/mixed; boundary=\"b").append(i + 1)
+                    .append("\"\r\n\r\n");
+        }
+        body.append("--b").append(depth).append("\r\nContent-Type: text/plain\r\n\r\ninnermost\r\n");
+        for (int i = depth; i >= 0; i--) {
+            body.append("--b").append(i).append("--\r\n");
+        }
+        byte[] message = TestMessages.ascii("From: <bob@example.test>\r\nTo: <" + alice.email() + ">\r\n"
+                + "Subject: nested " + marker + "\r\nMessage-ID: <" + marker + "@example.test>\r\nMIME-Version: 1.0\r\n"
+                + "Content-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n" + body);
+        stack.deliver(alice, message);
+        StoredMessage stored = Mailboxes.find(stack, alice, "INBOX", marker).orElseThrow();
+        // Dovecot itself answers the FETCH (it bounds MIME nesting on its own).
+        try (RawImap direct = new RawImap(stack.clientSocketFactory().createSocket(stack.host(), stack.imapsPort()))) {
+            assertThat(direct.readLine()).startsWith("* OK");
+            assertThat(RawImap.last(direct.command("d1", "LOGIN " + RawImap.quoted(alice.login()) + " "
+                    + RawImap.quoted(alice.password())))).startsWith("d1 OK");
+            assertThat(RawImap.last(direct.command("d2", "EXAMINE INBOX"))).startsWith("d2 OK");
+            List<Response> bs = direct.command("d3", "UID FETCH " + stored.uid() + " (BODYSTRUCTURE)");
+            assertThat(RawImap.last(bs)).startsWith("d3 OK");
+        }
+        try (RunningProxy proxy = RunningProxy.start(stack, dir, Local.OFF, Upstream.IMPLICIT);
+             RawImap c = selected(proxy, alice)) {
+            List<Response> bs = c.command("a3", "UID FETCH " + stored.uid() + " (BODYSTRUCTURE)");
+            assertThat(RawImap.last(bs)).startsWith("a3 OK");
+            assertThat(RawImap.last(c.command("a4", "NOOP"))).as("the session after a deep BODYSTRUCTURE").startsWith("a4 OK");
+            List<Response> body2 = c.command("a5", "UID FETCH " + stored.uid() + " (BODY.PEEK[])");
+            assertThat(RawImap.last(body2)).startsWith("a5 OK");
+            assertThat(body2.get(0).literals().get(0)).isEqualTo(stored.content());
+        }
+    }
+}
