@@ -12,7 +12,12 @@ import org.mailproxy.testing.RequiresMailStack;
 import org.mailproxy.testing.StoredMessage;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
 
@@ -101,6 +106,81 @@ class HostileMailboxE2eTest {
             List<Response> body2 = c.command("a5", "UID FETCH " + stored.uid() + " (BODY.PEEK[])");
             assertThat(RawImap.last(body2)).startsWith("a5 OK");
             assertThat(body2.get(0).literals().get(0)).isEqualTo(stored.content());
+        }
+    }
+
+    /** The untagged responses (text and literals) and the status word of the tagged one. */
+    private static List<String> comparable(List<Response> responses) throws NoSuchAlgorithmException {
+        List<String> out = new ArrayList<>();
+        for (Response r : responses) {
+            String text = r.text();
+            int space = text.indexOf(' ');
+            boolean tagged = !text.startsWith("*") && !text.startsWith("+");
+            out.add(tagged ? "TAGGED " + text.substring(space + 1).split(" ")[0] : text);
+            for (byte[] literal : r.literals()) {
+                out.add("LITERAL " + HexFormat.of().formatHex(
+                        MessageDigest.getInstance("SHA-256").digest(literal)) + " " + literal.length);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Each FETCH answered through the proxy exactly as Dovecot answers it directly: a plain relay must not change a
+     * single response octet, whatever a received message contains.
+     */
+    private static void sameAsDirect(MailStack stack, RunningProxy proxy, MailUser user, List<String> commands)
+            throws Exception {
+        try (RawImap direct = new RawImap(stack.clientSocketFactory().createSocket(stack.host(), stack.imapsPort()));
+             RawImap relayed = new RawImap(proxy.imapPort())) {
+            for (RawImap c : List.of(direct, relayed)) {
+                assertThat(c.readLine()).startsWith("* OK");
+                assertThat(RawImap.last(c.command("l1", "LOGIN " + RawImap.quoted(user.login()) + " "
+                        + RawImap.quoted(user.password())))).startsWith("l1 OK");
+                assertThat(RawImap.last(c.command("l2", "EXAMINE INBOX"))).startsWith("l2 OK");
+            }
+            int n = 0;
+            for (String command : commands) {
+                String tag = "c" + (++n);
+                List<String> expected = comparable(direct.command(tag, command));
+                assertThat(comparable(relayed.command(tag, command))).as(command).isEqualTo(expected);
+            }
+            assertThat(RawImap.last(relayed.command("z1", "NOOP"))).startsWith("z1 OK");
+        }
+    }
+
+    @Test
+    void oddMessagesRelayUnchanged(MailStack stack) throws Exception {
+        MailUser alice = stack.alice();
+        String marker = UUID.randomUUID().toString();
+        String head = "From: <bob@example.test>\r\nTo: <" + alice.email() + ">\r\nMessage-ID: <%s@example.test>\r\n";
+        // A NUL in a header and in the body (RFC 5322 forbids it; mail arrives with it anyway).
+        byte[] nul = TestMessages.ascii(String.format(head, marker + "-nul") + "Subject: nul \0 " + marker
+                + "\r\n\r\nbody with a \0 NUL\r\n");
+        // Raw 8-bit UTF-8 in headers (RFC 6532 style) and a quote and backslash in the subject.
+        byte[] eight = (String.format(head, marker + "-8bit") + "Subject: Grüße \"quoted\" back\\slash " + marker
+                + "\r\nX-Name: 日本語\r\n\r\nbody\r\n").getBytes(StandardCharsets.UTF_8);
+        // Many sibling parts: one long BODYSTRUCTURE line.
+        StringBuilder parts = new StringBuilder();
+        for (int i = 0; i < 400; i++) {
+            parts.append("--s\r\nContent-Type: text/plain; name=\"part").append(i).append(".txt\"\r\n\r\npart ")
+                    .append(i).append("\r\n");
+        }
+        byte[] many = TestMessages.ascii(String.format(head, marker + "-many") + "Subject: many " + marker
+                + "\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"s\"\r\n\r\n" + parts + "--s--\r\n");
+        for (byte[] m : List.of(nul, eight, many)) {
+            stack.deliver(alice, m);
+        }
+        List<String> commands = new ArrayList<>();
+        for (String suffix : List.of("-nul", "-8bit", "-many")) {
+            long uid = Mailboxes.find(stack, alice, "INBOX", marker + suffix).orElseThrow().uid();
+            commands.add("UID FETCH " + uid + " (UID RFC822.SIZE ENVELOPE BODYSTRUCTURE)");
+            commands.add("UID FETCH " + uid + " (BODY.PEEK[HEADER.FIELDS (SUBJECT X-NAME)] BODY.PEEK[TEXT])");
+            commands.add("UID FETCH " + uid + " (BODY.PEEK[])");
+        }
+        commands.add("UID SEARCH HEADER Subject " + RawImap.quoted(marker));
+        try (RunningProxy proxy = RunningProxy.start(stack, dir, Local.OFF, Upstream.IMPLICIT)) {
+            sameAsDirect(stack, proxy, alice, commands);
         }
     }
 }
