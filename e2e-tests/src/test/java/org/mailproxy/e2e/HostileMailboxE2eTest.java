@@ -183,4 +183,30 @@ class HostileMailboxE2eTest {
             sameAsDirect(stack, proxy, alice, commands);
         }
     }
+
+    /**
+     * 5000 parts with long file names: Dovecot's BODYSTRUCTURE for it is one response line of more than a megabyte
+     * (imap.limits.max-response-line by default). A mail anyone can send must not cost the user the session.
+     */
+    @Disabled("bug: proxy-imap closes the session with '* BYE The mail provider sent an invalid response' (log: "
+            + "'provider broke the protocol: response line longer than 1048576 octets') when Dovecot's BODYSTRUCTURE "
+            + "line for a received message exceeds imap.limits.max-response-line; Dovecot answers OK")
+    @Test
+    void hugeBodystructureLine(MailStack stack) throws Exception {
+        MailUser alice = stack.alice();
+        String marker = UUID.randomUUID().toString();
+        StringBuilder parts = new StringBuilder();
+        String longName = "n".repeat(200);
+        for (int i = 0; i < 5000; i++) {
+            parts.append("--s\r\nContent-Type: text/plain; name=\"").append(longName).append(i)
+                    .append(".txt\"\r\n\r\np").append(i).append("\r\n");
+        }
+        stack.deliver(alice, TestMessages.ascii("From: <bob@example.test>\r\nTo: <" + alice.email()
+                + ">\r\nMessage-ID: <" + marker + "@example.test>\r\nSubject: wide " + marker
+                + "\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"s\"\r\n\r\n" + parts + "--s--\r\n"));
+        long uid = Mailboxes.find(stack, alice, "INBOX", marker).orElseThrow().uid();
+        try (RunningProxy proxy = RunningProxy.start(stack, dir, Local.OFF, Upstream.IMPLICIT)) {
+            sameAsDirect(stack, proxy, alice, List.of("UID FETCH " + uid + " (BODYSTRUCTURE)", "UID FETCH " + uid + " (BODY.PEEK[])"));
+        }
+    }
 }
