@@ -1,8 +1,8 @@
 package org.mailproxy.core.crypto.openpgp.spool;
 
+import javax.crypto.Cipher;
 import javax.crypto.KeyGenerator;
 import javax.crypto.SecretKey;
-import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
 import java.io.Closeable;
 import java.io.IOException;
@@ -15,6 +15,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * A bounded buffer for one message: bytes stay in memory up to {@code memoryThreshold}, then move to a temp file
@@ -27,6 +28,7 @@ import java.util.Arrays;
  */
 public final class Spool implements Closeable {
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final int CHUNK = 1 << 16;
 
     private final int memoryThreshold;
     private final long maxBytes;
@@ -35,9 +37,11 @@ public final class Spool implements Closeable {
     private int memoryLength;
     private Path file;
     private AesCtr ctr;
+    private Cipher writeCipher;
     private OutputStream fileOut;
-    private long fileLength;
-    private final byte[] scratch = new byte[1 << 16];
+    /** Ciphertext waiting to be written to the file: encrypted straight into here, written 64 KiB at a time. */
+    private byte[] pending;
+    private int pendingLength;
     private long size;
     private boolean writing;
     private boolean sealed;
@@ -80,6 +84,7 @@ public final class Spool implements Closeable {
             @Override
             public void flush() throws IOException {
                 if (fileOut != null) {
+                    writePending();
                     fileOut.flush();
                 }
             }
@@ -117,7 +122,7 @@ public final class Spool implements Closeable {
         }
         InputStream raw = Files.newInputStream(file);
         raw.skipNBytes(offset);
-        return new CtrInputStream(raw, ctr, offset);
+        return new CtrInputStream(raw, ctr.at(offset));
     }
 
     /** All content as one array; only for small spools (tests, headers). */
@@ -139,6 +144,8 @@ public final class Spool implements Closeable {
         Arrays.fill(memory, (byte) 0);
         memory = new byte[0];
         ctr = null;
+        writeCipher = null;
+        pending = null;
         try {
             if (fileOut != null) {
                 fileOut.close();
@@ -179,12 +186,14 @@ public final class Spool implements Closeable {
             kg.init(256, RANDOM);
             SecretKey key = kg.generateKey();
             ctr = new AesCtr(key, RANDOM.nextLong());
+            writeCipher = ctr.at(0);
+            pending = new byte[CHUNK];
             file = tempDir == null
                     ? Files.createTempFile("mailproxy-spool", ".bin",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))
                     : Files.createTempFile(tempDir, "mailproxy-spool", ".bin",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            fileOut = new BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.WRITE), 1 << 16);
+            fileOut = Files.newOutputStream(file, StandardOpenOption.WRITE);
             writeEncrypted(memory, 0, memoryLength);
             Arrays.fill(memory, (byte) 0);
             memory = new byte[0];
@@ -195,15 +204,24 @@ public final class Spool implements Closeable {
     }
 
     private void writeEncrypted(byte[] b, int off, int len) throws IOException {
-        while (len > 0) {
-            int n = Math.min(len, scratch.length);
-            System.arraycopy(b, off, scratch, 0, n);
-            ctr.apply(scratch, 0, n, fileLength);
-            fileOut.write(scratch, 0, n);
-            fileLength += n;
-            off += n;
-            len -= n;
+        try {
+            while (len > 0) {
+                int n = Math.min(len, CHUNK - pendingLength);
+                pendingLength += writeCipher.update(b, off, n, pending, pendingLength);
+                off += n;
+                len -= n;
+                if (pendingLength == CHUNK) {
+                    writePending();
+                }
+            }
+        } catch (GeneralSecurityException e) {
+            throw new IOException("spool cipher failed", e);
         }
+    }
+
+    private void writePending() throws IOException {
+        fileOut.write(pending, 0, pendingLength);
+        pendingLength = 0;
     }
 
     private void seal() throws IOException {
@@ -212,37 +230,91 @@ public final class Spool implements Closeable {
         }
         sealed = true;
         if (fileOut != null) {
+            writePending();
             fileOut.close();
             fileOut = null;
         }
     }
 
-    /** Reads the file and removes the keystream by position, 64 KiB at a time. */
+    /**
+     * Reads the file 64 KiB at a time whatever the caller asks for (one system call and one cipher call per chunk,
+     * not per 8 KiB {@code transferTo} step) and removes the keystream in place.
+     */
     private static final class CtrInputStream extends InputStream {
         private final InputStream in;
-        private final AesCtr ctr;
-        private long position;
+        private final Cipher cipher;
+        private final byte[] buf = new byte[CHUNK];
+        private int pos;
+        private int limit;
 
-        CtrInputStream(InputStream in, AesCtr ctr, long position) {
+        CtrInputStream(InputStream in, Cipher cipher) {
             this.in = in;
-            this.ctr = ctr;
-            this.position = position;
+            this.cipher = cipher;
         }
 
         @Override
         public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+            if (pos == limit && !fill()) {
+                return -1;
+            }
+            return buf[pos++] & 0xff;
         }
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
-            int n = in.read(b, off, Math.min(len, 1 << 16));
-            if (n > 0) {
-                ctr.apply(b, off, n, position);
-                position += n;
+            Objects.checkFromIndexSize(off, len, b.length);
+            if (len == 0) {
+                return 0;
             }
+            if (pos == limit) {
+                if (len >= CHUNK) {
+                    // large reads go straight into the caller's array
+                    int n = in.read(b, off, len);
+                    if (n > 0) {
+                        decrypt(b, off, n);
+                    }
+                    return n;
+                }
+                if (!fill()) {
+                    return -1;
+                }
+            }
+            int n = Math.min(len, limit - pos);
+            System.arraycopy(buf, pos, b, off, n);
+            pos += n;
             return n;
+        }
+
+        @Override
+        public long transferTo(OutputStream out) throws IOException {
+            long total = 0;
+            while (pos < limit || fill()) {
+                out.write(buf, pos, limit - pos);
+                total += limit - pos;
+                pos = limit;
+            }
+            return total;
+        }
+
+        private boolean fill() throws IOException {
+            int n = in.readNBytes(buf, 0, CHUNK);
+            pos = 0;
+            limit = n;
+            if (n > 0) {
+                decrypt(buf, 0, n);
+            }
+            return n > 0;
+        }
+
+        private void decrypt(byte[] b, int off, int n) throws IOException {
+            try {
+                int done = cipher.update(b, off, n, b, off);
+                if (done != n) {
+                    throw new IOException("spool cipher returned " + done + " of " + n + " octets");
+                }
+            } catch (GeneralSecurityException e) {
+                throw new IOException("spool cipher failed", e);
+            }
         }
 
         @Override

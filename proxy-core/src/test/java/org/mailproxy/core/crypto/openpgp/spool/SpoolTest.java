@@ -66,6 +66,72 @@ class SpoolTest {
     }
 
     @Test
+    void readsInAnySplitAndTransferToGiveTheSameBytesFromAnyOffset() throws Exception {
+        byte[] data = new byte[200_003];
+        new Random(5).nextBytes(data);
+        try (Spool s = new Spool(1000, 1 << 20, dir)) {
+            try (OutputStream o = s.output()) {
+                o.write(data, 0, 999);
+                o.flush();
+                o.write(data[999]);
+                o.write(data, 1000, 70_000);
+                o.flush();
+                o.write(data, 71_000, data.length - 71_000);
+            }
+            assertThat(s.onDisk()).isTrue();
+            assertThat(Files.size(Files.list(dir).toList().get(0))).isEqualTo(data.length);
+            Random split = new Random(6);
+            for (int offset : new int[]{0, 7, 65_535, 65_536, 131_073, 200_002, 200_003}) {
+                try (InputStream in = s.openStream(offset)) {
+                    java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+                    byte[] buf = new byte[150_000];
+                    while (true) {
+                        int choice = split.nextInt(3);
+                        if (choice == 0) {
+                            int b = in.read();
+                            if (b < 0) {
+                                break;
+                            }
+                            got.write(b);
+                        } else {
+                            int n = in.read(buf, 3, choice == 1 ? 1 + split.nextInt(100) : buf.length - 3);
+                            if (n < 0) {
+                                break;
+                            }
+                            got.write(buf, 3, n);
+                        }
+                    }
+                    assertThat(got.toByteArray()).isEqualTo(Arrays.copyOfRange(data, offset, data.length));
+                }
+                try (InputStream in = s.openStream(offset)) {
+                    in.read(new byte[5]);
+                    java.io.ByteArrayOutputStream rest = new java.io.ByteArrayOutputStream();
+                    long n = in.transferTo(rest);
+                    int from = Math.min(data.length, offset + 5);
+                    assertThat(n).isEqualTo(data.length - from);
+                    assertThat(rest.toByteArray()).isEqualTo(Arrays.copyOfRange(data, from, data.length));
+                }
+            }
+        }
+    }
+
+    @Test
+    void twoSpoolsOfTheSameContentDifferOnDisk() throws Exception {
+        byte[] data = new byte[10_000];
+        List<byte[]> files = new java.util.ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            Path sub = Files.createDirectory(dir.resolve("s" + i));
+            try (Spool s = new Spool(100, 1 << 20, sub)) {
+                try (OutputStream o = s.output()) {
+                    o.write(data);
+                }
+                files.add(Files.readAllBytes(Files.list(sub).toList().get(0)));
+            }
+        }
+        assertThat(files.get(0)).hasSize(data.length).isNotEqualTo(data).isNotEqualTo(files.get(1));
+    }
+
+    @Test
     void hardCapFails() throws Exception {
         try (Spool s = new Spool(10, 100, dir)) {
             OutputStream o = s.output();
