@@ -67,7 +67,7 @@ class SpoolTest {
 
     @Test
     void readsInAnySplitAndTransferToGiveTheSameBytesFromAnyOffset() throws Exception {
-        byte[] data = new byte[200_003];
+        byte[] data = new byte[600_003];
         new Random(5).nextBytes(data);
         try (Spool s = new Spool(1000, 1 << 20, dir)) {
             try (OutputStream o = s.output()) {
@@ -81,10 +81,10 @@ class SpoolTest {
             assertThat(s.onDisk()).isTrue();
             assertThat(Files.size(Files.list(dir).toList().get(0))).isEqualTo(data.length);
             Random split = new Random(6);
-            for (int offset : new int[]{0, 7, 65_535, 65_536, 131_073, 200_002, 200_003}) {
+            for (int offset : new int[]{0, 7, 65_535, 65_536, 262_143, 262_144, 524_289, 600_002, 600_003}) {
                 try (InputStream in = s.openStream(offset)) {
                     java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
-                    byte[] buf = new byte[150_000];
+                    byte[] buf = new byte[300_000];
                     while (true) {
                         int choice = split.nextInt(3);
                         if (choice == 0) {
