@@ -199,7 +199,7 @@ public final class Decryptor {
     }
 
     private InputStream decode(InputStream raw) throws IOException {
-        BufferedInputStream in = new BufferedInputStream(raw, 1 << 16);
+        BufferedInputStream in = new BufferedInputStream(new NoAvailable(raw), 1 << 16);
         in.mark(8192);
         int b;
         int seen = 0;
@@ -217,6 +217,27 @@ public final class Decryptor {
         InputStream lines = new LimitedInputStream(in, null, limits.maxArmorLineLength());
         // a wrong CRC24 alone does not reject (RFC 9580 §6.1); integrity comes from the MDC/AEAD
         return ArmoredInputStream.builder().setIgnoreCRC(true).build(lines);
+    }
+
+    /**
+     * Reports nothing available. Bouncy Castle reads each packet body through a {@link BufferedInputStream}, which
+     * asks {@code available()} after every short read; on a file that is two system calls (size and position) per
+     * partial-length chunk, for a hint nothing here needs.
+     */
+    private static final class NoAvailable extends java.io.FilterInputStream {
+        NoAvailable(InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            return in.read(b, off, len);
+        }
+
+        @Override
+        public int available() {
+            return 0;
+        }
     }
 
     /** Walks the packets inside the encryption layer. */
@@ -285,7 +306,8 @@ public final class Decryptor {
             byte[] buf = new byte[1 << 16];
             try (OutputStream out = spool.output()) {
                 int n;
-                while ((n = data.read(buf)) > 0) {
+                // whole buffers: one spool write and one hash call per 64 KiB, not per partial-length chunk
+                while ((n = data.readNBytes(buf, 0, buf.length)) > 0) {
                     out.write(buf, 0, n);
                     for (Pending p : onePass) {
                         if (p.ops != null) {

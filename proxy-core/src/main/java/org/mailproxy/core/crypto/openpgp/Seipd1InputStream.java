@@ -96,21 +96,12 @@ final class Seipd1InputStream extends InputStream {
         pos = 0;
         releasable = 0;
         filled = tail;
-        int n = in.read(cipherBuf, BLOCK + pending, CHUNK - pending);
+        // whole chunks: fewer, longer AES and SHA-1 runs; a short count means the body ended
+        int want = CHUNK - pending;
+        int n = in.readNBytes(cipherBuf, BLOCK + pending, want);
+        pending += n;
+        boolean end = n < want;
         try {
-            if (n < 0) {
-                if (pending > 0) {
-                    // the last, short block: its keystream is E(previous ciphertext block), truncated
-                    ecb.doFinal(cipherBuf, 0, BLOCK, keystream, BLOCK);
-                    xor(keystream, cipherBuf, BLOCK, BLOCK + pending);
-                    System.arraycopy(keystream, BLOCK, plain, filled, pending);
-                    filled += pending;
-                    pending = 0;
-                }
-                finish();
-                return;
-            }
-            pending += n;
             int whole = pending & -BLOCK;
             if (whole > 0) {
                 // the keystream for these blocks is E(the ciphertext one block earlier)
@@ -125,6 +116,18 @@ final class Seipd1InputStream extends InputStream {
                 // the last whole ciphertext block becomes the next feedback; the short remainder follows it
                 System.arraycopy(cipherBuf, whole, cipherBuf, 0, BLOCK + pending - whole);
                 pending -= whole;
+            }
+            if (end) {
+                if (pending > 0) {
+                    // the last, short block: its keystream is E(previous ciphertext block), truncated
+                    ecb.doFinal(cipherBuf, 0, BLOCK, keystream, BLOCK);
+                    xor(keystream, cipherBuf, BLOCK, BLOCK + pending);
+                    System.arraycopy(keystream, BLOCK, plain, filled, pending);
+                    filled += pending;
+                    pending = 0;
+                }
+                finish();
+                return;
             }
         } catch (GeneralSecurityException e) {
             throw new IOException("decryption failed", e);
