@@ -27,7 +27,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Throughput of encrypt+sign and decrypt+verify, ours beside gpg on the same data and keys, in one run.
- * Not a test. Run:
+ * Each size runs a warm-up round first (JIT compilation, page cache; 20 rounds per size up to 8 MB, else 3): the
+ * main lines average the rounds after it, the "1st" lines show the warm-up round alone. Decryption time includes
+ * reading the whole plaintext back from the spool. CPU is this thread's CPU time for ours, user+system of the gpg
+ * process for gpg. Not a test. Run:
  * <pre>
  *   mvn -o -q -pl proxy-core test-compile dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt
  *   java -Xmx64m -cp proxy-core/target/test-classes:proxy-core/target/classes:$(cat /tmp/cp.txt) \
@@ -73,7 +76,8 @@ public final class OpenPgpBenchmark {
             for (int mb : sizes) {
                 Path plain = dir.resolve("plain-" + mb);
                 writeRandom(plain, mb);
-                int rounds = mb <= 8 ? 20 : 2;
+                // the first round of every size is a warm-up (JIT compilation, page cache), reported on its own
+                int rounds = mb <= 8 ? 20 : 3;
                 double oursEnc = 0;
                 double gpgEnc = 0;
                 double oursDec = 0;
@@ -82,6 +86,7 @@ public final class OpenPgpBenchmark {
                 double gpgEncCpu = 0;
                 double oursDecCpu = 0;
                 double gpgDecCpu = 0;
+                double[] first = null;
                 Path oursOut = dir.resolve("ours.pgp");
                 Path gpgOut = dir.resolve("gpg.pgp");
                 for (int r = 0; r < rounds; r++) {
@@ -107,7 +112,9 @@ public final class OpenPgpBenchmark {
                             throw new IllegalStateException("signature did not verify");
                         }
                         try (InputStream p = d.plaintext().orElseThrow().openStream()) {
-                            p.transferTo(OutputStream.nullOutputStream());
+                            if (p.transferTo(OutputStream.nullOutputStream()) != (long) mb << 20) {
+                                throw new IllegalStateException("plaintext length differs");
+                            }
                         }
                     }
                     long t3 = System.nanoTime();
@@ -115,7 +122,8 @@ public final class OpenPgpBenchmark {
                     long g2 = gpg(gnupg, "--passphrase", new String(PASS), "-o", "/dev/null", "--decrypt",
                             oursOut.toString());
                     long t4 = System.nanoTime();
-                    if (r == 0 && rounds > 2) {
+                    if (r == 0) {
+                        first = new double[]{t1 - t0, t2 - t1, t3 - t2, t4 - t3, c1 - c0, g1, c3 - c2, g2};
                         continue; // warm-up
                     }
                     oursEnc += (t1 - t0);
@@ -127,14 +135,26 @@ public final class OpenPgpBenchmark {
                     oursDecCpu += (c3 - c2);
                     gpgDecCpu += g2;
                 }
-                int counted = rounds > 2 ? rounds - 1 : rounds;
+                int counted = rounds - 1;
                 report(mb, "encrypt+sign (wall)", mb * (double) counted, oursEnc, gpgEnc);
                 report(mb, "encrypt+sign (cpu)", mb * (double) counted, oursEncCpu, gpgEncCpu);
                 report(mb, "decrypt+verify (wall)", mb * (double) counted, oursDec, gpgDec);
                 report(mb, "decrypt+verify (cpu)", mb * (double) counted, oursDecCpu, gpgDecCpu);
+                report(mb, "1st enc+sign (wall)", mb, first[0], first[1]);
+                report(mb, "1st enc+sign (cpu)", mb, first[4], first[5]);
+                report(mb, "1st dec+verify (wall)", mb, first[2], first[3]);
+                report(mb, "1st dec+verify (cpu)", mb, first[6], first[7]);
                 Files.delete(plain);
             }
-            System.out.printf(Locale.ROOT, "max heap %d MB%n", Runtime.getRuntime().maxMemory() >> 20);
+            StringBuilder pools = new StringBuilder();
+            for (java.lang.management.MemoryPoolMXBean pool
+                    : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+                if (pool.getType() == java.lang.management.MemoryType.HEAP) {
+                    pools.append(String.format(Locale.ROOT, ", %s peak %d MB", pool.getName(),
+                            pool.getPeakUsage().getUsed() >> 20));
+                }
+            }
+            System.out.printf(Locale.ROOT, "max heap %d MB%s%n", Runtime.getRuntime().maxMemory() >> 20, pools);
             key.close();
         } finally {
             new ProcessBuilder("gpgconf", "--homedir", gnupg.toString(), "--kill", "all").start().waitFor();
