@@ -19,7 +19,6 @@ import org.bouncycastle.openpgp.PGPSignature;
 import org.bouncycastle.openpgp.PGPSignatureList;
 import org.bouncycastle.openpgp.api.OpenPGPCertificate;
 import org.bouncycastle.openpgp.operator.PublicKeyDataDecryptorFactory;
-import org.bouncycastle.openpgp.operator.jcajce.JcaPGPContentVerifierBuilderProvider;
 import org.bouncycastle.openpgp.operator.jcajce.JcePublicKeyDataDecryptorFactoryBuilder;
 import org.bouncycastle.util.encoders.Hex;
 import org.mailproxy.core.crypto.openpgp.spool.Spool;
@@ -373,12 +372,9 @@ public final class Decryptor {
         }
     }
 
-    /**
-     * Signature verification through the default JCA providers: the JDK's SHA-2 (intrinsics) and SunEC's EdDSA;
-     * Bouncy Castle's pure-Java SHA-512 would cost most of the decryption time.
-     */
-    private static JcaPGPContentVerifierBuilderProvider verifiers() {
-        return new JcaPGPContentVerifierBuilderProvider();
+    /** JDK SHA for the data, Bouncy Castle's Ed25519 for the signature, the JCA for the rest ({@link Verifiers}). */
+    private static Verifiers verifiers() {
+        return new Verifiers();
     }
 
     private static OpenPGPCertificate.OpenPGPComponentKey componentKey(OpenPGPCertificate cert, long keyId) {
