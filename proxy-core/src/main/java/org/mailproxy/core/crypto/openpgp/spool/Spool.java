@@ -329,6 +329,10 @@ public final class Spool implements Closeable {
 
         @Override
         public void close() throws IOException {
+            // the buffer holds decrypted octets
+            Arrays.fill(buf, (byte) 0);
+            pos = 0;
+            limit = 0;
             in.close();
         }
     }
