@@ -38,7 +38,8 @@ final class Seipd1InputStream extends InputStream {
     private int pending;
     /** AES output for {@code cipherBuf[i]} lands at {@code keystream[i]}, so the XOR runs on equal indices. */
     private final byte[] keystream = new byte[BLOCK + CHUNK];
-    private byte[] plain = new byte[CHUNK + MDC_LENGTH + 2 * BLOCK];
+    /** Decrypted octets: the held-back tail (possibly the MDC packet) of the last step, then this step. */
+    private final byte[] plain = new byte[MDC_LENGTH + CHUNK + BLOCK];
     private int pos;
     private int releasable;
     private int filled;
