@@ -36,6 +36,7 @@ public final class ConfigLoader {
     private static final Set<String> ACCOUNT_KEYS = Set.of("email", "login", "imap.upstream", "smtp.upstream");
 
     private final Map<String, String> environment;
+    private final ClassLoader classLoader;
 
     public ConfigLoader() {
         this(System.getenv());
@@ -43,7 +44,13 @@ public final class ConfigLoader {
 
     /** For tests: a given environment instead of the process's. */
     public ConfigLoader(Map<String, String> environment) {
+        this(environment, ConfigLoader.class.getClassLoader());
+    }
+
+    /** For tests: the class loader that holds reference.conf. */
+    ConfigLoader(Map<String, String> environment, ClassLoader classLoader) {
         this.environment = Map.copyOf(environment);
+        this.classLoader = classLoader;
     }
 
     /** Loads {@code file}, which must exist. */
@@ -72,8 +79,9 @@ public final class ConfigLoader {
     }
 
     private MailproxyConfig build(Config user, String sourceName) {
-        Config reference = ConfigFactory.parseResources(ConfigLoader.class.getClassLoader(), "reference.conf")
-                .resolveWith(ConfigFactory.systemProperties());
+        // No substitutions in reference.conf: a class path can hold it twice (a jar and its Class-Path copy), and
+        // Typesafe cannot resolve a substitution merged with its own duplicate.
+        Config reference = ConfigFactory.parseResources(classLoader, "reference.conf");
         rejectUnknownKeys(user, reference);
         Config merged;
         try {
@@ -89,7 +97,7 @@ public final class ConfigLoader {
         Config c = merged.getConfig(ROOT);
         return new MailproxyConfig(
                 sourceName,
-                get(c, "data-dir", k -> Path.of(c.getString(k)).toAbsolutePath().normalize()),
+                get(c, "data-dir", k -> dataDir(c, k)),
                 new ImapSettings(
                         get(c, "imap.listen", k -> ListenAddress.parse(c.getString(k))),
                         new ImapSettings.Limits(
@@ -131,6 +139,16 @@ public final class ConfigLoader {
             }
         }
         return origins;
+    }
+
+    private Path dataDir(Config c, String key) {
+        if (c.hasPath(key) && !c.getString(key).isBlank()) {
+            return Path.of(c.getString(key)).toAbsolutePath().normalize();
+        }
+        String xdg = environment.get("XDG_DATA_HOME");
+        Path base = xdg != null && !xdg.isBlank() && Path.of(xdg).isAbsolute() ? Path.of(xdg)
+                : Path.of(System.getProperty("user.home"), ".local", "share");
+        return base.resolve("mailproxy").toAbsolutePath().normalize();
     }
 
     private Config environmentOverrides() {

@@ -136,6 +136,34 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void dataDirDefaultsToXdgDataHomeOrHome() {
+        assertThat(new ConfigLoader(Map.of("XDG_DATA_HOME", "/xdg")).loadString("", "t").dataDir())
+                .isEqualTo(Path.of("/xdg/mailproxy"));
+        assertThat(loader.loadString("", "t").dataDir())
+                .isEqualTo(Path.of(System.getProperty("user.home"), ".local/share/mailproxy"));
+    }
+
+    @Test
+    void aReferenceConfTwiceOnTheClassPathStillLoads() throws Exception {
+        Path copy = dir.resolve("dup");
+        Files.createDirectories(copy);
+        try (var in = ConfigLoader.class.getClassLoader().getResourceAsStream("reference.conf")) {
+            Files.copy(in, copy.resolve("reference.conf"));
+        }
+        ClassLoader twice = new java.net.URLClassLoader(new java.net.URL[]{copy.toUri().toURL()}, ConfigLoader.class.getClassLoader());
+        Thread t = Thread.currentThread();
+        ClassLoader before = t.getContextClassLoader();
+        t.setContextClassLoader(twice);
+        try {
+            assertThat(java.util.Collections.list(twice.getResources("reference.conf"))).hasSizeGreaterThan(1);
+            assertThat(com.typesafe.config.ConfigFactory.parseResources(twice, "reference.conf").hasPath("mailproxy.imap.listen")).isTrue();
+            assertThat(new ConfigLoader(Map.of(), twice).loadString(ONE_ACCOUNT, "t").imap().listen().port()).isEqualTo(1143);
+        } finally {
+            t.setContextClassLoader(before);
+        }
+    }
+
+    @Test
     void envNameMapping() {
         assertThat(ConfigLoader.envNameToPath("mailproxy_local__tls_mode")).isEqualTo("mailproxy.local-tls.mode");
         assertThat(ConfigLoader.envNameToPath("a___b")).isEqualTo("a_b");
