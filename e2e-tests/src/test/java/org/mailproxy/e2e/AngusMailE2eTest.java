@@ -20,6 +20,7 @@ import org.mailproxy.testing.MailStack;
 import org.mailproxy.testing.MailUser;
 import org.mailproxy.testing.RequiresMailStack;
 import org.mailproxy.testing.StoredMessage;
+import org.mailproxy.testing.UpstreamStack;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocketFactory;
@@ -86,7 +87,7 @@ class AngusMailE2eTest {
         return Session.getInstance(p);
     }
 
-    private void sendAndReadBack(MailStack stack, Local local, Upstream upstream) throws Exception {
+    static void sendAndReadBack(UpstreamStack stack, Path dir, Local local, Upstream upstream) throws Exception {
         MailUser alice = stack.alice();
         MailUser bob = stack.bob();
         String marker = UUID.randomUUID().toString();
@@ -138,11 +139,11 @@ class AngusMailE2eTest {
 
     @Test
     void sendsAndReadsBackWithStarttls(MailStack stack) throws Exception {
-        sendAndReadBack(stack, Local.STARTTLS, Upstream.IMPLICIT);
+        sendAndReadBack(stack, dir, Local.STARTTLS, Upstream.IMPLICIT);
     }
 
     @Test
     void sendsAndReadsBackWithImplicitTls(MailStack stack) throws Exception {
-        sendAndReadBack(stack, Local.IMPLICIT, Upstream.STARTTLS);
+        sendAndReadBack(stack, dir, Local.IMPLICIT, Upstream.STARTTLS);
     }
 }

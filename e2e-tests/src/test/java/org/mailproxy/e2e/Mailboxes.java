@@ -1,6 +1,6 @@
 package org.mailproxy.e2e;
 
-import org.mailproxy.testing.MailStack;
+import org.mailproxy.testing.UpstreamStack;
 import org.mailproxy.testing.MailUser;
 import org.mailproxy.testing.StoredMessage;
 
@@ -16,13 +16,13 @@ final class Mailboxes {
     private Mailboxes() {
     }
 
-    static Optional<StoredMessage> find(MailStack stack, MailUser user, String folder, String marker) {
+    static Optional<StoredMessage> find(UpstreamStack stack, MailUser user, String folder, String marker) {
         List<StoredMessage> all = stack.messages(user, folder);
         return all.stream().filter(m -> m.text().contains(marker)).findFirst();
     }
 
     /** Waits for Postfix to deliver the message with this marker (delivery is asynchronous) and returns it. */
-    static StoredMessage awaitDelivered(MailStack stack, MailUser user, String marker) {
+    static StoredMessage awaitDelivered(UpstreamStack stack, MailUser user, String marker) {
         return await("delivery of " + marker + " to " + user.email())
                 .atMost(Duration.ofSeconds(30))
                 .pollInterval(Duration.ofMillis(50))

@@ -3,7 +3,7 @@ package org.mailproxy.e2e;
 import org.mailproxy.app.Daemon;
 import org.mailproxy.config.ConfigLoader;
 import org.mailproxy.config.MailproxyConfig;
-import org.mailproxy.testing.MailStack;
+import org.mailproxy.testing.UpstreamStack;
 import org.mailproxy.testing.MailUser;
 
 import java.io.IOException;
@@ -41,12 +41,12 @@ final class RunningProxy implements AutoCloseable {
         this.dataDir = dataDir;
     }
 
-    static RunningProxy start(MailStack stack, Path dir, Local local, Upstream upstream) {
+    static RunningProxy start(UpstreamStack stack, Path dir, Local local, Upstream upstream) {
         return start(stack, dir, local, upstream, "");
     }
 
     /** @param extra more HOCON inside the {@code mailproxy} block, e.g. limits */
-    static RunningProxy start(MailStack stack, Path dir, Local local, Upstream upstream, String extra) {
+    static RunningProxy start(UpstreamStack stack, Path dir, Local local, Upstream upstream, String extra) {
         Path dataDir = dir.resolve("data");
         try {
             Files.createDirectories(dataDir);
