@@ -107,7 +107,8 @@ public final class ConfigLoader {
                                 get(c, "imap.limits.max-response-line", k -> intBytes(c, k)),
                                 get(c, "imap.limits.max-paren-depth", c::getInt)),
                         get(c, "imap.timeouts.upstream-connect", k -> positive(c.getDuration(k))),
-                        get(c, "imap.timeouts.client-idle", k -> positive(c.getDuration(k)))),
+                        get(c, "imap.timeouts.client-idle", k -> positive(c.getDuration(k))),
+                        get(c, "imap.timeouts.upstream-reply", k -> positive(c.getDuration(k)))),
                 new SmtpSettings(
                         get(c, "smtp.listen", k -> ListenAddress.parse(c.getString(k))),
                         new SmtpSettings.Limits(

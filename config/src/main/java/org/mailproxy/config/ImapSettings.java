@@ -3,7 +3,8 @@ package org.mailproxy.config;
 import java.time.Duration;
 
 /** The local IMAP listener, its limits (SECURITY.md 17-18) and timeouts; defaults in reference.conf. */
-public record ImapSettings(ListenAddress listen, Limits limits, Duration upstreamConnectTimeout, Duration clientIdleTimeout) {
+public record ImapSettings(ListenAddress listen, Limits limits, Duration upstreamConnectTimeout, Duration clientIdleTimeout,
+                           Duration upstreamReplyTimeout) {
 
     public record Limits(int maxCommandLine, long maxLiteral, int maxNonSyncLiteral, int maxResponseLine, int maxParenDepth) {
         public Limits {

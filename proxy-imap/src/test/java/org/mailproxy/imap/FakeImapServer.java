@@ -180,6 +180,7 @@ public final class FakeImapServer implements AutoCloseable {
                         c.send("DONE".equalsIgnoreCase(done) ? tag + " OK idle done\r\n" : tag + " BAD expected DONE\r\n");
                     }
                     case "NOOP" -> c.send(tag + " OK noop\r\n");
+                    case "X-HANG" -> { } // a provider that vanished without closing: no answer, ever
                     case "X-DROP" -> {
                         s.close();
                         return;

@@ -185,6 +185,34 @@ class ImapRelayTest {
     }
 
     @Test
+    void aProviderThatStopsAnsweringEndsTheSessionWithBye() throws Exception {
+        proxy = new ImapProxyFixture(dir, Map.of("alice", upstream.url()), "imap.timeouts.upstream-reply = 1s");
+        try (ImapTestClient c = loggedIn()) {
+            assertThat(c.command("a2", "NOOP")).containsExactly("a2 OK noop");
+            // The provider takes the command and never answers, without closing its connection.
+            assertThat(c.command("h1", "X-HANG")).containsExactly(
+                    "* BYE [UNAVAILABLE] The mail provider stopped answering", "<EOF>");
+        }
+        try (ImapTestClient other = loggedIn()) {
+            assertThat(other.command("b1", "NOOP")).containsExactly("b1 OK noop");
+        }
+    }
+
+    @Test
+    void aSilentProviderDuringIdleIsNotAVanishedOne() throws Exception {
+        proxy = new ImapProxyFixture(dir, Map.of("alice", upstream.url()), "imap.timeouts.upstream-reply = 1s");
+        try (ImapTestClient c = loggedIn()) {
+            c.send("i1 IDLE\r\n");
+            assertThat(c.readResponse()).startsWith("+");
+            Thread.sleep(2_500); // longer than upstream-reply: nothing may happen while idling
+            c.send("DONE\r\n");
+            // The fake provider announces one EXISTS right after "+ idling", then stays silent.
+            assertThat(c.readUntilTagged("i1")).containsExactly("* 2 EXISTS", "i1 OK idle done");
+            assertThat(c.command("a2", "NOOP")).containsExactly("a2 OK noop");
+        }
+    }
+
+    @Test
     void providerThatNeverGreetsTimesOut() throws Exception {
         try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 5, java.net.InetAddress.getLoopbackAddress())) {
             proxy = new ImapProxyFixture(dir, Map.of("alice", "imap+starttls://localhost:" + silent.getLocalPort()),

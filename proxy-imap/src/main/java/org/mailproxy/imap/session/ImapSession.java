@@ -115,6 +115,9 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     private final ArrayDeque<Object> queued = new ArrayDeque<>();
     private boolean byeSent;
     private boolean closing;
+    /** Since when the provider owes an answer without having sent a byte (System.nanoTime). */
+    private long upstreamQuietSince;
+    private io.netty.util.concurrent.ScheduledFuture<?> upstreamWatchdog;
     private final MailboxState mailbox = new MailboxState();
 
     private record InFlight(String clientTag, String proxyTag, ImapVerb verb) {
@@ -281,6 +284,9 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         closing = true;
+        if (upstreamWatchdog != null) {
+            upstreamWatchdog.cancel(false);
+        }
         metrics.sessionClosed();
         log.info("imap session {} closed after {} s", id, (System.nanoTime() - openedAt) / 1_000_000_000L);
         eraseLogin();
@@ -330,6 +336,32 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
             return;
         }
         client.read();
+    }
+
+    /**
+     * Ends the session when the provider vanishes without closing: no byte for {@code imap.timeouts.upstream-reply}
+     * while a command waits for its answer. IDLE is exempt (a provider may stay silent for its whole length), and so
+     * is time the proxy itself holds the provider back because the client is not reading.
+     */
+    private void startUpstreamWatchdog() {
+        long period = Math.max(250, settings.upstreamReplyTimeout().toMillis() / 4);
+        upstreamQuietSince = System.nanoTime();
+        upstreamWatchdog = client.eventLoop().scheduleAtFixedRate(this::checkUpstream, period, period,
+                java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    private void checkUpstream() {
+        if (closing || upstream == null || !upstream.isActive()) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (inFlight.isEmpty() || state == State.IDLE || !client.isWritable()) {
+            upstreamQuietSince = now;
+        } else if (now - upstreamQuietSince >= settings.upstreamReplyTimeout().toNanos()) {
+            log.warn("imap session {} provider sent nothing for {} while a command waited, closing", id,
+                    settings.upstreamReplyTimeout());
+            closeWithBye("[UNAVAILABLE] The mail provider stopped answering");
+        }
     }
 
     private void readUpstream() {
@@ -569,6 +601,7 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
             eraseLogin();
             return;
         }
+        startUpstreamWatchdog();
         tags = link.tags();
         upstreamCaps = link.capabilities();
         loginTag = tags.next();
@@ -725,6 +758,9 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
         }
         String proxyTag = tags.next();
         InFlight f = new InFlight(line.tag(), proxyTag, verb);
+        if (inFlight.isEmpty()) {
+            upstreamQuietSince = System.nanoTime();
+        }
         inFlight.put(proxyTag, f);
         current = line.isLast() ? null : f;
         CommandLine out = line.withTag(proxyTag);
@@ -781,6 +817,7 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     private final class UpstreamHandler extends ChannelInboundHandlerAdapter {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            upstreamQuietSince = System.nanoTime();
             try {
                 onUpstream(msg);
             } catch (RuntimeException e) {
