@@ -100,7 +100,9 @@ public final class OpenPgpBenchmark {
                     long t1 = System.nanoTime();
                     long c1 = CPU.getCurrentThreadCpuTime();
                     Files.deleteIfExists(gpgOut);
-                    long g1 = gpg(gnupg, "--passphrase", new String(PASS), "-z", "0", "-u", alice.fingerprint(), "-r", gus,
+                    // the same algorithms as ours (AES-256, SHA-256): the recipients' preferences alone may pick others
+                    long g1 = gpg(gnupg, "--passphrase", new String(PASS), "-z", "0", "--cipher-algo", "AES256",
+                            "--digest-algo", "SHA256", "-u", alice.fingerprint(), "-r", gus,
                             "-r", alice.fingerprint(), "-o", gpgOut.toString(), "--sign", "--encrypt",
                             plain.toString());
                     long t2 = System.nanoTime();
