@@ -3,16 +3,12 @@ package org.mailproxy.imap.session;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.DecoderException;
 import org.mailproxy.core.net.ProbeResult.Outcome;
+import org.mailproxy.core.tls.CertificateFailures;
 
 import javax.net.ssl.SSLException;
-import javax.net.ssl.SSLHandshakeException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.UnknownHostException;
-import java.security.GeneralSecurityException;
-import java.security.cert.CertPathBuilderException;
-import java.security.cert.CertPathValidatorException;
-import java.security.cert.CertificateException;
 
 /**
  * Why a connection to the provider could not be set up, as a verdict a person can act on ({@link Outcome}) and a
@@ -57,7 +53,7 @@ public final class UpstreamFailure extends Exception {
                     : new UpstreamFailure(Outcome.UNREACHABLE, "cannot connect to " + where, e);
         }
         if (e instanceof SSLException) {
-            if (certificateProblem(e)) {
+            if (CertificateFailures.cause(e) != null) {
                 return new UpstreamFailure(Outcome.BAD_CERTIFICATE, "the certificate of " + where + " did not verify", e);
             }
             return new UpstreamFailure(Outcome.TLS_FAILED, "TLS with " + where + " failed", e);
@@ -65,20 +61,4 @@ public final class UpstreamFailure extends Exception {
         return new UpstreamFailure(Outcome.PROTOCOL_ERROR, "connection to " + where + " failed", e);
     }
 
-    private static boolean certificateProblem(Throwable e) {
-        for (Throwable c = e; c != null; c = c.getCause()) {
-            if (c instanceof CertificateException || c instanceof CertPathValidatorException
-                    || c instanceof CertPathBuilderException) {
-                return true;
-            }
-            if (c instanceof SSLHandshakeException && c.getMessage() != null
-                    && (c.getMessage().contains("certificate") || c.getMessage().contains("PKIX"))) {
-                return true;
-            }
-            if (c instanceof GeneralSecurityException && c.getMessage() != null && c.getMessage().contains("PKIX")) {
-                return true;
-            }
-        }
-        return false;
-    }
 }

@@ -4,16 +4,12 @@ import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.DecoderException;
 import org.mailproxy.config.UpstreamEndpoint;
 import org.mailproxy.core.net.ProbeResult.Outcome;
+import org.mailproxy.core.tls.CertificateFailures;
 
 import javax.net.ssl.SSLException;
-import javax.net.ssl.SSLHandshakeException;
-import javax.net.ssl.SSLPeerUnverifiedException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.UnknownHostException;
-import java.security.cert.CertPathBuilderException;
-import java.security.cert.CertPathValidatorException;
-import java.security.cert.CertificateException;
 
 /**
  * Why the upstream could not be used, sorted the way {@code mailproxy check} reports it, with a text a person can
@@ -58,7 +54,7 @@ public final class UpstreamFailure extends Exception {
         if (t instanceof ConnectException) {
             return new UpstreamFailure(Outcome.CONNECTION_REFUSED, "cannot connect to " + where + ": connection refused", t);
         }
-        Throwable cert = certificateCause(t);
+        Throwable cert = CertificateFailures.cause(t);
         if (cert != null) {
             return new UpstreamFailure(Outcome.BAD_CERTIFICATE, where + " presented a certificate that does not verify ("
                     + brief(cert) + ")", t);
@@ -76,22 +72,6 @@ public final class UpstreamFailure extends Exception {
         return new UpstreamFailure(Outcome.UNREACHABLE, "connection to " + where + " failed (" + t.getClass().getSimpleName() + ")", t);
     }
 
-    private static Throwable certificateCause(Throwable t) {
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof CertificateException || c instanceof CertPathValidatorException
-                    || c instanceof CertPathBuilderException || c instanceof SSLPeerUnverifiedException) {
-                return c;
-            }
-            if (c instanceof SSLHandshakeException && c.getMessage() != null
-                    && (c.getMessage().contains("PKIX") || c.getMessage().contains("certificate"))) {
-                return c;
-            }
-            if (c.getCause() == c) {
-                break;
-            }
-        }
-        return null;
-    }
 
     private static String brief(Throwable t) {
         String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
