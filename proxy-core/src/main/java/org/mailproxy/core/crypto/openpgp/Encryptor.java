@@ -15,6 +15,7 @@ import org.bouncycastle.openpgp.PGPSignatureGenerator;
 import org.bouncycastle.openpgp.PGPSignatureSubpacketGenerator;
 import org.bouncycastle.openpgp.api.OpenPGPCertificate;
 import org.bouncycastle.openpgp.operator.jcajce.JcaPGPContentSignerBuilder;
+import org.bouncycastle.openpgp.operator.PGPDataEncryptorBuilder;
 import org.bouncycastle.openpgp.operator.jcajce.JcePGPDataEncryptorBuilder;
 import org.bouncycastle.openpgp.operator.jcajce.JcePublicKeyKeyEncryptionMethodGenerator;
 
@@ -75,15 +76,12 @@ public final class Encryptor {
             // even when its Features claim SEIPDv2 (Bouncy Castle sets that bit on every key it generates)
             allV2 &= c.getPrimaryKey().getVersion() == 6 && supportsSeipdV2(c);
         }
-        JcePGPDataEncryptorBuilder data = new JcePGPDataEncryptorBuilder(SymmetricKeyAlgorithmTags.AES_256)
-                .setSecureRandom(Providers.RANDOM);
+        PGPDataEncryptorBuilder data;
         if (allV2) {
-            data.setWithAEAD(AEADAlgorithmTags.OCB, 16);
-            data.setUseV6AEAD();
-            data.setProvider(Providers.BC);
+            data = new JcePGPDataEncryptorBuilder(SymmetricKeyAlgorithmTags.AES_256).setSecureRandom(Providers.RANDOM)
+                    .setWithAEAD(AEADAlgorithmTags.OCB, 16).setUseV6AEAD().setProvider(Providers.BC);
         } else {
-            data.setWithIntegrityPacket(true);
-            // default JCA lookup: SunJCE AES/CFB and SUN SHA-1, both with CPU intrinsics
+            data = new Seipd1EncryptorBuilder(Providers.RANDOM);
         }
         PGPEncryptedDataGenerator edg = new PGPEncryptedDataGenerator(data);
         for (PGPPublicKey k : keys) {
