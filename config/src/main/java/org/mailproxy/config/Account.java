@@ -3,13 +3,24 @@ package org.mailproxy.config;
 import java.util.Locale;
 import java.util.Objects;
 
-/** One mail account the proxy fronts. A client's login name selects it (see {@link MailproxyConfig#accountForLogin}). */
-public record Account(String email, String login, UpstreamEndpoint imapUpstream, UpstreamEndpoint smtpUpstream) {
+/**
+ * One mail account the proxy fronts. A client's login name selects it (see {@link MailproxyConfig#accountForLogin}).
+ *
+ * @param key which secret key is the account's and where its passphrase comes from
+ */
+public record Account(String email, String login, UpstreamEndpoint imapUpstream, UpstreamEndpoint smtpUpstream,
+                      KeySettings key) {
     public Account {
         Objects.requireNonNull(email, "email");
         Objects.requireNonNull(login, "login");
         Objects.requireNonNull(imapUpstream, "imapUpstream");
         Objects.requireNonNull(smtpUpstream, "smtpUpstream");
+        Objects.requireNonNull(key, "key");
+    }
+
+    /** An account without key settings ({@link KeySettings#NONE}). */
+    public Account(String email, String login, UpstreamEndpoint imapUpstream, UpstreamEndpoint smtpUpstream) {
+        this(email, login, imapUpstream, smtpUpstream, KeySettings.NONE);
     }
 
     boolean matchesLogin(String candidate) {

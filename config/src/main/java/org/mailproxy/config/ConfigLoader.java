@@ -33,7 +33,8 @@ public final class ConfigLoader {
     private static final String ROOT = "mailproxy";
 
     /** Keys an entry of {@code mailproxy.accounts} may have (per-account settings grow with later features). */
-    private static final Set<String> ACCOUNT_KEYS = Set.of("email", "login", "imap.upstream", "smtp.upstream");
+    private static final Set<String> ACCOUNT_KEYS = Set.of("email", "login", "imap.upstream", "smtp.upstream",
+            "key.fingerprint", "key.passphrase-file", "key.passphrase-credential");
 
     private final Map<String, String> environment;
     private final ClassLoader classLoader;
@@ -95,6 +96,7 @@ public final class ConfigLoader {
             throw new ConfigError(describe(e), e);
         }
         Config c = merged.getConfig(ROOT);
+        Map<String, String> origins = origins(merged);
         return new MailproxyConfig(
                 sourceName,
                 get(c, "data-dir", k -> dataDir(c, k)),
@@ -127,10 +129,11 @@ public final class ConfigLoader {
                         get(c, "local-tls.key-file", k -> optionalPath(c, k, true)),
                         get(c, "local-tls.hostnames", c::getStringList)),
                 get(c, "shutdown.grace-period", k -> c.getDuration(k)),
-                accounts(c),
-                origins(merged));
+                accounts(c, origins),
+                origins);
     }
 
+    /** Mutable: account settings add their own entries. */
     private static Map<String, String> origins(Config merged) {
         Map<String, String> origins = new java.util.HashMap<>();
         for (Map.Entry<String, ConfigValue> e : merged.getConfig(ROOT).entrySet()) {
@@ -253,6 +256,10 @@ public final class ConfigLoader {
             Set<String> seen = new HashSet<>();
             for (Map.Entry<String, ConfigValue> e : account.entrySet()) {
                 seen.add(e.getKey());
+                if (e.getKey().equals("key")) {
+                    throw new ConfigError(where(e.getValue().origin()) + prefix + ".key: expected a block "
+                            + "{ fingerprint = ..., passphrase-file = ... }");
+                }
                 if (!ACCOUNT_KEYS.contains(e.getKey())) {
                     throw new ConfigError(where(e.getValue().origin()) + prefix + "." + e.getKey() + ": unknown setting"
                             + suggestion(e.getKey(), ACCOUNT_KEYS));
@@ -261,7 +268,7 @@ public final class ConfigLoader {
         }
     }
 
-    private static List<Account> accounts(Config c) {
+    private static List<Account> accounts(Config c, Map<String, String> origins) {
         List<Account> accounts = new ArrayList<>();
         List<? extends ConfigObject> list = get(c, "accounts", c::getObjectList);
         Set<String> logins = new HashSet<>();
@@ -280,9 +287,60 @@ public final class ConfigLoader {
                     k -> UpstreamEndpoint.parse(a.getString(k), UpstreamEndpoint.Protocol.IMAP));
             UpstreamEndpoint smtp = required(a, "smtp.upstream", prefix, list.get(i).origin(),
                     k -> UpstreamEndpoint.parse(a.getString(k), UpstreamEndpoint.Protocol.SMTP));
-            accounts.add(new Account(email, login, imap, smtp));
+            KeySettings key = keySettings(a, prefix, list.get(i).origin());
+            for (String k : List.of("key.fingerprint", "key.passphrase-file", "key.passphrase-credential")) {
+                if (a.hasPath(k)) {
+                    origins.put(prefix + "." + k, where(a.getValue(k).origin()));
+                }
+            }
+            accounts.add(new Account(email, login, imap, smtp, key));
         }
         return accounts;
+    }
+
+    private static KeySettings keySettings(Config a, String prefix, ConfigOrigin entryOrigin) {
+        Optional<String> fingerprint = optional(a, "key.fingerprint", prefix, k -> fingerprint(a.getString(k)));
+        Optional<Path> file = optional(a, "key.passphrase-file", prefix, k -> {
+            String s = a.getString(k);
+            if (s.isBlank()) {
+                throw new IllegalArgumentException("empty path");
+            }
+            return Path.of(s).toAbsolutePath().normalize();
+        });
+        Optional<String> credential = optional(a, "key.passphrase-credential", prefix, k -> {
+            String s = a.getString(k);
+            // systemd credential names are plain file names in $CREDENTIALS_DIRECTORY (systemd.exec(5))
+            if (s.isEmpty() || s.contains("/") || s.equals(".") || s.equals("..") || s.indexOf('\0') >= 0) {
+                throw new IllegalArgumentException("\"" + s + "\" is not a credential name (a plain file name in "
+                        + "$CREDENTIALS_DIRECTORY)");
+            }
+            return s;
+        });
+        if (file.isPresent() && credential.isPresent()) {
+            throw new ConfigError(where(a.getValue("key.passphrase-credential").origin()) + prefix
+                    + ".key: passphrase-file and passphrase-credential both given; keep one");
+        }
+        return new KeySettings(fingerprint, file, credential);
+    }
+
+    /** A v4 (40 hex digits) or v6 (64) fingerprint, spaces and a 0x prefix allowed, normalised to upper case. */
+    private static String fingerprint(String s) {
+        String f = s.replace(" ", "").toUpperCase(Locale.ROOT);
+        if (f.startsWith("0X")) {
+            f = f.substring(2);
+        }
+        if (!f.matches("[0-9A-F]{40}|[0-9A-F]{64}")) {
+            throw new IllegalArgumentException("\"" + s + "\" is not a key fingerprint (40 or 64 hex digits, as "
+                    + "mailproxy keys list shows)");
+        }
+        return f;
+    }
+
+    private static <T> Optional<T> optional(Config a, String key, String prefix, Function<String, T> read) {
+        if (!a.hasPath(key)) {
+            return Optional.empty();
+        }
+        return Optional.of(required(a, key, prefix, null, read));
     }
 
     private static <T> T required(Config a, String key, String prefix, ConfigOrigin entryOrigin, Function<String, T> read) {

@@ -81,6 +81,56 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void accountKeyBlockIsReadAndWhereItWasSetIsKnown() throws Exception {
+        MailproxyConfig c = loader.load(write(ONE_ACCOUNT.replace("login = \"alice\",", """
+                login = "alice",
+                             key { fingerprint = "0xabcd ef01 2345 6789 ABCD EF01 2345 6789 abcd ef01",
+                                   passphrase-file = "/run/secrets/mp" },""")));
+        KeySettings key = c.accounts().get(0).key();
+        assertThat(key.fingerprint()).contains("ABCDEF0123456789ABCDEF0123456789ABCDEF01");
+        assertThat(key.passphraseFile()).contains(Path.of("/run/secrets/mp"));
+        assertThat(key.passphraseCredential()).isEmpty();
+        assertThat(key.unlocksAtStart()).isTrue();
+        assertThat(c.describe("mailproxy.accounts[0].key.passphrase-file"))
+                .isEqualTo("mailproxy.conf:5: mailproxy.accounts[0].key.passphrase-file");
+
+        KeySettings cred = loader.load(write(ONE_ACCOUNT.replace("login = \"alice\",",
+                "login = \"alice\", key.passphrase-credential = \"mailproxy-alice\","))).accounts().get(0).key();
+        assertThat(cred.passphraseCredential()).contains("mailproxy-alice");
+        assertThat(cred.fingerprint()).isEmpty();
+
+        assertThat(loader.load(write(ONE_ACCOUNT)).accounts().get(0).key()).isEqualTo(KeySettings.NONE);
+        assertThat(KeySettings.NONE.unlocksAtStart()).isFalse();
+    }
+
+    @Test
+    void accountKeyBlockMistakesNameLineAndKey() throws Exception {
+        assertThatThrownBy(() -> loader.load(write(ONE_ACCOUNT.replace("login = \"alice\",",
+                "login = \"alice\", key.pasphrase-file = \"/p\","))))
+                .isInstanceOf(ConfigError.class)
+                .hasMessage("mailproxy.conf:3: mailproxy.accounts[0].key.pasphrase-file: unknown setting "
+                        + "(did you mean \"key.passphrase-file\"?)");
+        assertThatThrownBy(() -> loader.load(write(ONE_ACCOUNT.replace("login = \"alice\",",
+                "login = \"alice\", key = \"/p\","))))
+                .hasMessageStartingWith("mailproxy.conf:3: mailproxy.accounts[0].key: expected a block");
+        assertThatThrownBy(() -> loader.load(write(ONE_ACCOUNT.replace("login = \"alice\",",
+                "login = \"alice\", key.passphrase-file = [ \"/a\", \"/b\" ],"))))
+                .hasMessageStartingWith("mailproxy.conf:3: mailproxy.accounts[0].key.passphrase-file:")
+                .hasMessageContaining("STRING");
+        assertThatThrownBy(() -> loader.load(write(ONE_ACCOUNT.replace("login = \"alice\",",
+                "login = \"alice\", key.fingerprint = \"alice\","))))
+                .hasMessage("mailproxy.conf:3: mailproxy.accounts[0].key.fingerprint: \"alice\" is not a key "
+                        + "fingerprint (40 or 64 hex digits, as mailproxy keys list shows)");
+        assertThatThrownBy(() -> loader.load(write(ONE_ACCOUNT.replace("login = \"alice\",",
+                "login = \"alice\", key.passphrase-credential = \"../etc/shadow\","))))
+                .hasMessageStartingWith("mailproxy.conf:3: mailproxy.accounts[0].key.passphrase-credential: "
+                        + "\"../etc/shadow\" is not a credential name");
+        assertThatThrownBy(() -> loader.load(write(ONE_ACCOUNT.replace("login = \"alice\",",
+                "login = \"alice\", key { passphrase-file = \"/p\", passphrase-credential = \"c\" },"))))
+                .hasMessageContaining("mailproxy.accounts[0].key: passphrase-file and passphrase-credential both given");
+    }
+
+    @Test
     void badUpstreamUrlNamesLineAndKey() throws Exception {
         Path file = write(ONE_ACCOUNT.replace("imaps://imap.example.com:993", "imap://imap.example.com"));
         assertThatThrownBy(() -> loader.load(file)).isInstanceOf(ConfigError.class)
