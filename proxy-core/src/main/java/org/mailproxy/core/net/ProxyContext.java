@@ -1,15 +1,29 @@
 package org.mailproxy.core.net;
 
 import org.mailproxy.config.MailproxyConfig;
+import org.mailproxy.core.crypto.openpgp.AccountKeys;
 import org.mailproxy.core.tls.LocalTls;
 import org.mailproxy.core.tls.UpstreamTls;
 
 import io.micrometer.core.instrument.MeterRegistry;
 
+import java.util.Objects;
+
 /**
- * What every protocol side shares: the validated configuration, the event loops, TLS both ways and the meter
- * registry. Built once by the daemon.
+ * What every protocol side shares: the validated configuration, the event loops, TLS both ways, the meter
+ * registry and the accounts' OpenPGP keys (unlocked at daemon start or by {@code mailproxy keys unlock}). Built once
+ * by the daemon.
  */
 public record ProxyContext(MailproxyConfig config, EventLoops loops, UpstreamTls upstreamTls, LocalTls localTls,
-                           MeterRegistry meters) {
+                           MeterRegistry meters, AccountKeys accountKeys) {
+
+    public ProxyContext {
+        Objects.requireNonNull(accountKeys, "accountKeys");
+    }
+
+    /** A context whose accounts have no keys ({@link AccountKeys#empty()}): checks and relay tests. */
+    public ProxyContext(MailproxyConfig config, EventLoops loops, UpstreamTls upstreamTls, LocalTls localTls,
+                        MeterRegistry meters) {
+        this(config, loops, upstreamTls, localTls, meters, AccountKeys.empty());
+    }
 }

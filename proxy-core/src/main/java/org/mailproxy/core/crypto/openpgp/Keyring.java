@@ -4,6 +4,7 @@ import org.bouncycastle.bcpg.ArmoredInputStream;
 import org.bouncycastle.bcpg.ArmoredOutputStream;
 import org.bouncycastle.bcpg.BCPGInputStream;
 import org.bouncycastle.bcpg.PacketFormat;
+import org.bouncycastle.bcpg.SignatureSubpacketTags;
 import org.bouncycastle.openpgp.PGPException;
 import org.bouncycastle.openpgp.PGPKeyRing;
 import org.bouncycastle.openpgp.PGPObjectFactory;
@@ -15,6 +16,7 @@ import org.bouncycastle.openpgp.PGPUserAttributeSubpacketVector;
 import org.bouncycastle.openpgp.api.OpenPGPCertificate;
 import org.bouncycastle.openpgp.api.OpenPGPKey;
 import org.bouncycastle.openpgp.api.OpenPGPKeyGenerator;
+import org.bouncycastle.openpgp.api.SignatureParameters;
 import org.bouncycastle.util.encoders.Hex;
 
 import java.io.ByteArrayInputStream;
@@ -29,6 +31,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.time.Period;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Date;
@@ -54,6 +59,12 @@ import java.util.TreeMap;
 public final class Keyring {
     private static final Set<PosixFilePermission> DIR_PERMS = PosixFilePermissions.fromString("rwx------");
     private static final Set<PosixFilePermission> FILE_PERMS = PosixFilePermissions.fromString("rw-------");
+
+    /**
+     * How long a generated key is valid unless asked otherwise: three years, GnuPG's default for new keys. An expiry
+     * makes a lost or abandoned key stop being used by correspondents; the owner extends it while they hold it.
+     */
+    public static final Period DEFAULT_VALIDITY = Period.ofYears(3);
 
     private final Path certsDir;
     private final Path secretDir;
@@ -120,6 +131,16 @@ public final class Keyring {
      * reads; {@link KeyVersion#V6} the RFC 9580 ones. Secret keys use iterated-salted S2K with AES-256.
      */
     public synchronized KeyInfo generate(String email, char[] passphrase, KeyVersion version) throws KeyException {
+        return generate(email, passphrase, version, DEFAULT_VALIDITY);
+    }
+
+    /**
+     * As {@link #generate(String, char[], KeyVersion)}, valid for {@code validity} from now; {@code null} or zero:
+     * the key never expires. The expiry is a key expiration time subpacket (RFC 9580 5.2.3.13) on the direct-key
+     * signature, the user ID certification and both subkey bindings, so every implementation sees the same date.
+     */
+    public synchronized KeyInfo generate(String email, char[] passphrase, KeyVersion version, Period validity)
+            throws KeyException {
         if (email == null || !email.contains("@") || email.contains("<") || email.contains(">")
                 || email.chars().anyMatch(c -> c < 0x21)) {
             throw new KeyException("not a plain e-mail address: " + email);
@@ -127,24 +148,61 @@ public final class Keyring {
         if (passphrase == null || passphrase.length == 0) {
             throw new KeyException("the secret key needs a passphrase");
         }
+        // OpenPGP timestamps are whole seconds; the expiry is counted from the same second.
+        Date created = new Date(Instant.now().getEpochSecond() * 1000);
+        long expirySeconds = expirySeconds(created.toInstant(), validity);
+        SignatureParameters.Callback expiry = new SignatureParameters.Callback() {
+            @Override
+            public SignatureParameters apply(SignatureParameters p) {
+                return p.setHashedSubpacketsFunction(sp -> {
+                    // Bouncy Castle puts a five-year expiry on the direct-key signature by default; ours replaces it.
+                    sp.removePacketsOfType(SignatureSubpacketTags.KEY_EXPIRE_TIME);
+                    if (expirySeconds > 0) {
+                        sp.setKeyExpirationTime(false, expirySeconds);
+                    }
+                    return sp;
+                });
+            }
+        };
         try {
             boolean v6 = version == KeyVersion.V6;
-            OpenPGPKeyGenerator gen = Providers.API.generateKey(version.packetVersion(), new Date(), false);
+            OpenPGPKeyGenerator gen = Providers.API.generateKey(version.packetVersion(), created, false);
             OpenPGPKeyGenerator.WithPrimaryKey builder = v6
-                    ? gen.withPrimaryKey(g -> g.generateEd25519KeyPair())
-                    : gen.withPrimaryKey(g -> g.generateLegacyEd25519KeyPair());
-            builder = builder.addUserId("<" + email + ">");
+                    ? gen.withPrimaryKey(g -> g.generateEd25519KeyPair(), expiry)
+                    : gen.withPrimaryKey(g -> g.generateLegacyEd25519KeyPair(), expiry);
+            builder = builder.addUserId("<" + email + ">", expiry);
             builder = v6
-                    ? builder.addSigningSubkey(g -> g.generateEd25519KeyPair())
-                            .addEncryptionSubkey(g -> g.generateX25519KeyPair())
-                    : builder.addSigningSubkey(g -> g.generateLegacyEd25519KeyPair())
-                            .addEncryptionSubkey(g -> g.generateLegacyX25519KeyPair());
+                    ? builder.addSigningSubkey(g -> g.generateEd25519KeyPair(), expiry, null)
+                            .addEncryptionSubkey(g -> g.generateX25519KeyPair(), expiry)
+                    : builder.addSigningSubkey(g -> g.generateLegacyEd25519KeyPair(), expiry, null)
+                            .addEncryptionSubkey(g -> g.generateLegacyX25519KeyPair(), expiry);
             OpenPGPKey key = builder.build(passphrase.clone()); // the builder may wipe what it is given
             storeSecret(key.getPGPSecretKeyRing());
             return info(certs.get(fingerprint(key)));
         } catch (PGPException | IOException e) {
             throw new KeyException("key generation failed", e);
         }
+    }
+
+    /** Seconds from {@code created} to {@code created + validity} in UTC; 0 for never. */
+    private static long expirySeconds(Instant created, Period validity) throws KeyException {
+        if (validity == null || validity.isZero()) {
+            return 0;
+        }
+        if (validity.isNegative()) {
+            throw new KeyException("a key cannot expire before it is created: " + validity);
+        }
+        long seconds;
+        try {
+            seconds = created.atOffset(ZoneOffset.UTC).plus(validity).toEpochSecond() - created.getEpochSecond();
+        } catch (ArithmeticException | java.time.DateTimeException e) {
+            seconds = -1;
+        }
+        // the subpacket holds an unsigned 32-bit count of seconds (RFC 9580 5.2.3.13)
+        if (seconds <= 0 || seconds > 0xFFFFFFFFL) {
+            throw new KeyException("validity " + validity + " is out of range (at most about 136 years)");
+        }
+        return seconds;
     }
 
     /**

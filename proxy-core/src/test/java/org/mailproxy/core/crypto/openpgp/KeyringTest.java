@@ -1,5 +1,6 @@
 package org.mailproxy.core.crypto.openpgp;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -9,7 +10,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.time.Period;
+import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -47,6 +52,75 @@ class KeyringTest {
         List<KeyInfo> imported = other.importKeys(new ByteArrayInputStream(armored.toByteArray()));
         assertThat(imported).extracting(KeyInfo::fingerprint).containsExactly(info.fingerprint());
         assertThat(imported.get(0).secret()).isFalse();
+    }
+
+    private static Instant plus(Instant created, Period p) {
+        return created.atOffset(ZoneOffset.UTC).plus(p).toInstant();
+    }
+
+    @Test
+    void generatedKeysExpireWhenAsked() throws Exception {
+        Keyring k = Keyring.open(dir.resolve("keys"));
+        for (Period p : List.of(Period.ofYears(2), Period.ofMonths(18), Period.ofDays(365))) {
+            KeyInfo info = k.generate("exp" + p + "@example.org", PASS, KeyVersion.V4, p);
+            assertThat(info.expires()).as(p.toString()).contains(plus(info.created(), p));
+        }
+        KeyInfo v6 = k.generate("v6@example.org", PASS, KeyVersion.V6, Period.ofDays(30));
+        assertThat(v6.expires()).contains(plus(v6.created(), Period.ofDays(30)));
+        // read back from disk, not only from what generate returned
+        assertThat(Keyring.open(dir.resolve("keys")).find("v6@example.org").orElseThrow().expires())
+                .contains(plus(v6.created(), Period.ofDays(30)));
+        KeyInfo byDefault = k.generate("default@example.org", PASS, KeyVersion.V4);
+        assertThat(Keyring.DEFAULT_VALIDITY).isEqualTo(Period.ofYears(3));
+        assertThat(byDefault.expires()).contains(plus(byDefault.created(), Period.ofYears(3)));
+        assertThat(byDefault.canEncrypt()).isTrue();
+    }
+
+    @Test
+    void neverMeansNoExpiry() throws Exception {
+        Keyring k = Keyring.open(dir.resolve("keys"));
+        KeyInfo zero = k.generate("zero@example.org", PASS, KeyVersion.V4, Period.ZERO);
+        KeyInfo none = k.generate("none@example.org", PASS, KeyVersion.V6, null);
+        assertThat(zero.expires()).isEmpty();
+        assertThat(none.expires()).isEmpty();
+        assertThat(Keyring.open(dir.resolve("keys")).list()).allSatisfy(i -> assertThat(i.expires()).isEmpty());
+        assertThatThrownBy(() -> k.generate("neg@example.org", PASS, KeyVersion.V4, Period.ofDays(-1)))
+                .isInstanceOf(KeyException.class).hasMessageContaining("before it is created");
+        assertThatThrownBy(() -> k.generate("far@example.org", PASS, KeyVersion.V4, Period.ofYears(200)))
+                .isInstanceOf(KeyException.class).hasMessageContaining("out of range");
+    }
+
+    @Test
+    @Tag("interop")
+    void gpgSeesTheSameExpiry() throws Exception {
+        try (ExternalTool gpg = ExternalTool.require("gpg")) {
+            Keyring k = Keyring.open(dir.resolve("keys"));
+            KeyInfo twoYears = k.generate("two@example.org", PASS, KeyVersion.V4, Period.ofYears(2));
+            KeyInfo never = k.generate("never@example.org", PASS, KeyVersion.V4, Period.ZERO);
+            for (KeyInfo info : List.of(twoYears, never)) {
+                Path cert = dir.resolve(info.fingerprint() + ".asc");
+                try (var out = Files.newOutputStream(cert)) {
+                    k.export(info.fingerprint(), false, true, out);
+                }
+                gpg.ok("--import", cert.toString());
+            }
+            String colons = gpg.ok("--with-colons", "--fixed-list-mode", "--list-keys").stdout();
+            // pub:<validity>:<length>:<algo>:<keyid>:<created>:<expires>:...  (GnuPG doc/DETAILS, field 7)
+            assertThat(expiryField(colons, twoYears.fingerprint()))
+                    .isEqualTo(Long.toString(twoYears.expires().orElseThrow().getEpochSecond()));
+            assertThat(expiryField(colons, never.fingerprint())).isEmpty();
+        }
+    }
+
+    /** Field 7 of the pub line followed by the fpr line for {@code fingerprint}. */
+    private static String expiryField(String colons, String fingerprint) {
+        String[] lines = colons.split("\n");
+        for (int i = 1; i < lines.length; i++) {
+            if (lines[i].startsWith("fpr:") && lines[i].contains(fingerprint) && lines[i - 1].startsWith("pub:")) {
+                return lines[i - 1].split(":", -1)[6];
+            }
+        }
+        throw new AssertionError("gpg did not list " + fingerprint + ":\n" + colons);
     }
 
     @Test
