@@ -1,7 +1,7 @@
 'use strict';
 // Drives OpenPGP.js for OpenPgpJsInteropTest. Usage:
 //   node interop.cjs MODULE_DIR gen v4|v6|v6-seipdv1 EMAIL SECRET_OUT CERT_OUT
-//   node interop.cjs MODULE_DIR encrypt RECIPIENT_CERT SIGNER_KEY PLAIN_IN MESSAGE_OUT
+//   node interop.cjs MODULE_DIR encrypt RECIPIENT_CERT SIGNER_KEY PLAIN_IN MESSAGE_OUT [wildcard]
 //   node interop.cjs MODULE_DIR decrypt SECRET_KEY SIGNER_CERT MESSAGE_IN PLAIN_OUT
 // MODULE_DIR is the npm prefix where openpgp is installed. Keys are armored and unprotected; messages binary.
 // Prints one JSON line on stdout describing what was done (packet versions, signature results).
@@ -40,12 +40,14 @@ async function gen(version, email, secretOut, certOut) {
   return { fingerprint: key.getFingerprint().toUpperCase(), version: key.keyPacket.version };
 }
 
-async function encrypt(certFile, signerFile, plainIn, messageOut) {
+async function encrypt(certFile, signerFile, plainIn, messageOut, mode) {
   const recipient = await openpgp.readKey({ armoredKey: fs.readFileSync(certFile, 'utf8') });
   const signer = await openpgp.readPrivateKey({ armoredKey: fs.readFileSync(signerFile, 'utf8') });
   const message = await openpgp.createMessage({ binary: new Uint8Array(fs.readFileSync(plainIn)) });
   const encrypted = await openpgp.encrypt({
-    message, encryptionKeys: recipient, signingKeys: signer, format: 'binary'
+    message, encryptionKeys: recipient, signingKeys: signer, format: 'binary',
+    // anonymous recipient: key ID / fingerprint left out of the PKESK (RFC 9580 §5.1)
+    wildcard: mode === 'wildcard'
   });
   fs.writeFileSync(messageOut, encrypted);
   const parsed = await openpgp.readMessage({ binaryMessage: encrypted });

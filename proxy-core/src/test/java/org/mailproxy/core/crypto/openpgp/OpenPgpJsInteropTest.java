@@ -130,6 +130,25 @@ class OpenPgpJsInteropTest {
         }
     }
 
+    @Test
+    void openPgpJsAnonymousRecipientToOurV6Key() throws Exception {
+        // a v6 PKESK without the recipient's fingerprint: we must find our key by trying it
+        Js js = Js.generate("v6", "ann@example.org");
+        importCert(js);
+        byte[] plain = message("to an anonymous v6 recipient");
+        Path msg = dir.resolve("a-anon.pgp");
+        String out = node("encrypt", exportCert(keys.vera), js.secret, write("a-anon-plain", plain), msg,
+                "wildcard");
+        assertThat(out).contains(PKESK + ",\"version\":6").contains(SEIPD + ",\"version\":2");
+        try (DecryptionResult r = decrypt(vera, msg)) {
+            assertThat(r.forUs()).isTrue();
+            assertThat(r.recipientKeyIds()).containsExactly("0000000000000000");
+            assertThat(TestKeys.plaintext(r)).isEqualTo(plain);
+            assertThat(r.signatures()).extracting(SignatureResult::status)
+                    .containsExactly(SignatureResult.Status.VALID);
+        }
+    }
+
     // ---------------------------------------------------------------- (b) we write to an OpenPGP.js v6 key
 
     @Test
