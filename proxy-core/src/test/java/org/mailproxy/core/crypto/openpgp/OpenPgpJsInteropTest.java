@@ -220,7 +220,7 @@ class OpenPgpJsInteropTest {
     // ---------------------------------------------------------------- failure must show
 
     @Test
-    void openPgpJsRejectsOurMessageWhenTheSignerCertIsNotTheOneThatSigned() throws Exception {
+    void openPgpJsReportsASignatureByAnotherKeyAsNotValid() throws Exception {
         // the harness must be able to report a bad signature, or the ':true' assertions above prove nothing
         Js js = Js.generate("v6", "ned@example.org");
         String nedFpr = importCert(js);
