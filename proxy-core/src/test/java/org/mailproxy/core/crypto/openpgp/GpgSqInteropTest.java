@@ -167,25 +167,10 @@ class GpgSqInteropTest {
     void fiftyMegabytesBothWaysWithGpg() throws Exception {
         requireGpg();
         Path big = dir.resolve("big.bin");
-        byte[] chunk = new byte[1 << 20];
-        Random rnd = new Random(5);
-        MessageDigest want = MessageDigest.getInstance("SHA-256");
-        try (OutputStream o = new BufferedOutputStream(Files.newOutputStream(big))) {
-            for (int i = 0; i < 50; i++) {
-                rnd.nextBytes(chunk);
-                o.write(chunk);
-                want.update(chunk);
-            }
-        }
-        byte[] wantHash = want.digest();
+        byte[] wantHash = writeRandom(big, 50, 5);
         // ours -> gpg
         Path enc = dir.resolve("big.pgp");
-        try (OutputStream o = new BufferedOutputStream(Files.newOutputStream(enc));
-             OutputStream e = new Encryptor(aliceRing).open(o, List.of(gusFpr, keys.alice.fingerprint()), alice,
-                     false);
-             InputStream i = Files.newInputStream(big)) {
-            i.transferTo(e);
-        }
+        encryptFile(big, enc, List.of(gusFpr, keys.alice.fingerprint()));
         Path dec = dir.resolve("big.out");
         ExternalTool.Result r = gpg.ok("--status-fd", "1", "--passphrase", "", "-o", dec.toString(), "--decrypt",
                 enc.toString());
@@ -195,23 +180,78 @@ class GpgSqInteropTest {
         Path enc2 = dir.resolve("big2.asc");
         gpg.ok("-a", "-z", "0", "-o", enc2.toString(), "-r", keys.alice.fingerprint(), "-u", "gus@example.org",
                 "--passphrase", "", "--sign", "--encrypt", big.toString());
-        try (DecryptionResult d = new Decryptor(aliceRing, List.of(alice), OpenPgpLimits.DEFAULTS, null)
-                .decrypt(Files.newInputStream(enc2))) {
-            MessageDigest got = MessageDigest.getInstance("SHA-256");
-            try (InputStream i = d.plaintext().orElseThrow().openStream()) {
-                int n;
-                while ((n = i.read(chunk)) > 0) {
-                    got.update(chunk, 0, n);
-                }
-            }
-            assertThat(got.digest()).isEqualTo(wantHash);
-            assertThat(d.signatures()).extracting(SignatureResult::status)
-                    .containsExactly(SignatureResult.Status.VALID);
-        }
+        assertWeDecryptAndVerify(enc2, wantHash, gusFpr);
         Files.delete(big);
         Files.delete(enc);
         Files.delete(enc2);
         Files.delete(dec);
+    }
+
+    /**
+     * 50 MB through sq (Sequoia) both ways, signed, streamed through files and hashed: no copy of the message is
+     * held in the heap, so this also shows that neither side needs the whole message in memory.
+     */
+    @Test
+    void fiftyMegabytesBothWaysWithSq() throws Exception {
+        requireSq();
+        Path big = sq.home.resolve("big.bin");
+        byte[] wantHash = writeRandom(big, 50, 7);
+        // ours -> sq: encrypted to sam and signed by alice; sq must decrypt and check alice's signature
+        Path enc = sq.home.resolve("big.pgp");
+        encryptFile(big, enc, List.of(samFpr, keys.alice.fingerprint()));
+        Path dec = sq.home.resolve("big.out");
+        ExternalTool.Result r = sq.ok("decrypt", "--recipient-key", samKey.toString(), "--signer-cert",
+                sq.home.resolve("alice-cert.pgp").toString(), "-o", dec.toString(), enc.toString());
+        assertThat(r.stderr()).containsIgnoringCase("good signature");
+        assertThat(r.stderr()).doesNotContainIgnoringCase("bad signature");
+        assertThat(sha256(dec)).isEqualTo(wantHash);
+        Files.delete(dec);
+        Files.delete(enc);
+        // sq -> ours: encrypted to alice and signed by sam, binary, uncompressed
+        Path enc2 = sq.home.resolve("big2.pgp");
+        sq.ok("encrypt", "--binary", "--recipient-cert", sq.home.resolve("alice-cert.pgp").toString(),
+                "--signer-key", samKey.toString(), "--compression", "none", "-o", enc2.toString(), big.toString());
+        assertWeDecryptAndVerify(enc2, wantHash, samFpr);
+        Files.delete(enc2);
+        Files.delete(big);
+    }
+
+    /** Writes {@code megabytes} MiB of seeded random data to {@code file}; returns its SHA-256. */
+    private static byte[] writeRandom(Path file, int megabytes, long seed) throws Exception {
+        byte[] chunk = new byte[1 << 20];
+        Random rnd = new Random(seed);
+        MessageDigest want = MessageDigest.getInstance("SHA-256");
+        try (OutputStream o = new BufferedOutputStream(Files.newOutputStream(file))) {
+            for (int i = 0; i < megabytes; i++) {
+                rnd.nextBytes(chunk);
+                o.write(chunk);
+                want.update(chunk);
+            }
+        }
+        return want.digest();
+    }
+
+    /** Streams {@code plain} through our Encryptor to {@code to}, signed by alice, binary. */
+    private static void encryptFile(Path plain, Path enc, List<String> to) throws Exception {
+        try (OutputStream o = new BufferedOutputStream(Files.newOutputStream(enc));
+             OutputStream e = new Encryptor(aliceRing).open(o, to, alice, false);
+             InputStream i = Files.newInputStream(plain)) {
+            i.transferTo(e);
+        }
+    }
+
+    /** Decrypts {@code msg} with alice's key; the plaintext must hash to {@code wantHash}, one VALID signature. */
+    private static void assertWeDecryptAndVerify(Path msg, byte[] wantHash, String signerFpr) throws Exception {
+        try (InputStream in = Files.newInputStream(msg);
+             DecryptionResult d = new Decryptor(aliceRing, List.of(alice), OpenPgpLimits.DEFAULTS, null)
+                     .decrypt(in)) {
+            try (InputStream i = d.plaintext().orElseThrow().openStream()) {
+                assertThat(sha256(i)).isEqualTo(wantHash);
+            }
+            assertThat(d.signatures()).extracting(SignatureResult::status)
+                    .containsExactly(SignatureResult.Status.VALID);
+            assertThat(d.signatures().get(0).signerFingerprint()).contains(signerFpr);
+        }
     }
 
     @ParameterizedTest(name = "armor={0} signed={1}")
@@ -258,13 +298,17 @@ class GpgSqInteropTest {
     }
 
     private static byte[] sha256(Path p) throws Exception {
-        MessageDigest md = MessageDigest.getInstance("SHA-256");
         try (InputStream in = Files.newInputStream(p)) {
-            byte[] buf = new byte[1 << 16];
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                md.update(buf, 0, n);
-            }
+            return sha256(in);
+        }
+    }
+
+    private static byte[] sha256(InputStream in) throws Exception {
+        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        byte[] buf = new byte[1 << 16];
+        int n;
+        while ((n = in.read(buf)) > 0) {
+            md.update(buf, 0, n);
         }
         return md.digest();
     }
