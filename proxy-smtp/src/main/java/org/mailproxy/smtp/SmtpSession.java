@@ -672,7 +672,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
         // The transform sees the envelope before anything goes upstream, so a policy refusal (SECURITY.md 15)
         // comes before DATA and leaves the client with the message.
         try {
-            message = settings.transform().open(new Envelope(reversePath, recipients), this::sendContent);
+            message = settings.transform().open(new Envelope(account.email(), reversePath, recipients), this::sendContent);
         } catch (SmtpException e) {
             reply(e.reply());
             decoder.resume();

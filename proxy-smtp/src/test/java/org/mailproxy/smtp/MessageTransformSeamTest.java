@@ -79,7 +79,7 @@ class MessageTransformSeamTest {
             c.send("Subject: s\r\n\r\n..dot\r\n.\r\n");
             assertThat(c.reply()).startsWith("250");
             assertThat(up.messageText(0)).isEqualTo("X-Transformed: yes\r\nSubject: s\r\n\r\n..dot\r\n..signature line\r\n");
-            assertThat(envelopes).containsExactly(new Envelope("<alice@example.com>", List.of("<bob@example.org>")));
+            assertThat(envelopes).containsExactly(new Envelope("alice@example.com", "<alice@example.com>", List.of("<bob@example.org>")));
         }
     }
 

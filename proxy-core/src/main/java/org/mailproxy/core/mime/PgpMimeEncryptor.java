@@ -34,8 +34,21 @@ public final class PgpMimeEncryptor {
     private static final Set<String> REMOVED_FROM_OUTER = Set.of("comments", "keywords", "bcc");
 
     /** Encryption choices. */
-    public record Options(boolean protectHeaders) {
+    /**
+     * @param protectHeaders  write RFC 9788 header protection (with protected-headers v1 compatibility)
+     * @param obscuredSubject the outer Subject when headers are protected
+     * @param extraOuter      generated fields for the outer header only (e.g. {@code Autocrypt:})
+     */
+    public record Options(boolean protectHeaders, String obscuredSubject, List<HeaderField> extraOuter) {
         public static final Options DEFAULTS = new Options(true);
+
+        public Options {
+            extraOuter = List.copyOf(extraOuter);
+        }
+
+        public Options(boolean protectHeaders) {
+            this(protectHeaders, OBSCURED_SUBJECT, List.of());
+        }
     }
 
     private final Encryptor encryptor;
@@ -66,7 +79,7 @@ public final class PgpMimeEncryptor {
             if (!options.protectHeaders()) {
                 outer.add(f);
             } else if (f.is("Subject")) {
-                outer.add(HeaderField.of("Subject", OBSCURED_SUBJECT));
+                outer.add(HeaderField.of("Subject", options.obscuredSubject()));
             } else if (!REMOVED_FROM_OUTER.contains(f.lowerName())) {
                 outer.add(f);
             }
@@ -74,6 +87,9 @@ public final class PgpMimeEncryptor {
         String boundary = "----=_mailproxy_" + HexFormat.of().formatHex(randomBytes(12));
         StringBuilder head = new StringBuilder();
         for (HeaderField f : outer) {
+            head.append(f.toWire());
+        }
+        for (HeaderField f : options.extraOuter()) {
             head.append(f.toWire());
         }
         head.append("MIME-Version: 1.0\r\n");

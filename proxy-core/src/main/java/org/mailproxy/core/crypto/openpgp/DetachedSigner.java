@@ -27,6 +27,17 @@ public final class DetachedSigner {
     }
 
     public static byte[] sign(UnlockedKey signer, InputStream data) throws IOException, KeyException {
+        Session session = start(signer);
+        byte[] buf = new byte[1 << 16];
+        int n;
+        while ((n = data.read(buf)) > 0) {
+            session.update(buf, 0, n);
+        }
+        return session.finish();
+    }
+
+    /** Starts a signature over data that arrives in pieces (a message streaming through). */
+    public static Session start(UnlockedKey signer) throws IOException, KeyException {
         OpenPGPCertificate.OpenPGPComponentKey sk = signer.signingKey();
         PGPPublicKey pub = sk.getPGPPublicKey();
         try {
@@ -38,18 +49,35 @@ public final class DetachedSigner {
             hashed.setSignatureCreationTime(true, new Date());
             hashed.setIssuerFingerprint(false, pub);
             sg.setHashedSubpackets(hashed.generate());
-            byte[] buf = new byte[1 << 16];
-            int n;
-            while ((n = data.read(buf)) > 0) {
-                sg.update(buf, 0, n);
-            }
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            try (ArmoredOutputStream a = ArmoredOutputStream.builder().clearHeaders().build(out)) {
-                sg.generate().encode(a);
-            }
-            return out.toByteArray();
+            return new Session(sg);
         } catch (PGPException e) {
             throw new IOException("signing failed", e);
+        }
+    }
+
+    /** One signature in progress: feed the data, then {@link #finish()} once. */
+    public static final class Session {
+        private final PGPSignatureGenerator sg;
+
+        private Session(PGPSignatureGenerator sg) {
+            this.sg = sg;
+        }
+
+        public void update(byte[] b, int off, int len) {
+            sg.update(b, off, len);
+        }
+
+        /** The armored signature. */
+        public byte[] finish() throws IOException {
+            try {
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                try (ArmoredOutputStream a = ArmoredOutputStream.builder().clearHeaders().build(out)) {
+                    sg.generate().encode(a);
+                }
+                return out.toByteArray();
+            } catch (PGPException e) {
+                throw new IOException("signing failed", e);
+            }
         }
     }
 }
