@@ -34,7 +34,8 @@ public final class ConfigLoader {
 
     /** Keys an entry of {@code mailproxy.accounts} may have (per-account settings grow with later features). */
     private static final Set<String> ACCOUNT_KEYS = Set.of("email", "login", "imap.upstream", "smtp.upstream",
-            "key.fingerprint", "key.passphrase-file", "key.passphrase-credential");
+            "key.fingerprint", "key.passphrase-file", "key.passphrase-credential",
+            "policy.encrypt", "policy.sign", "policy.rules", "policy.obscured-subject", "policy.autocrypt");
 
     private final Map<String, String> environment;
     private final ClassLoader classLoader;
@@ -256,6 +257,10 @@ public final class ConfigLoader {
             Set<String> seen = new HashSet<>();
             for (Map.Entry<String, ConfigValue> e : account.entrySet()) {
                 seen.add(e.getKey());
+                if (e.getKey().equals("policy")) {
+                    throw new ConfigError(where(e.getValue().origin()) + prefix + ".policy: expected a block "
+                            + "{ encrypt = opportunistic, sign = when-encrypting, ... }");
+                }
                 if (e.getKey().equals("key")) {
                     throw new ConfigError(where(e.getValue().origin()) + prefix + ".key: expected a block "
                             + "{ fingerprint = ..., passphrase-file = ... }");
@@ -293,9 +298,56 @@ public final class ConfigLoader {
                     origins.put(prefix + "." + k, where(a.getValue(k).origin()));
                 }
             }
-            accounts.add(new Account(email, login, imap, smtp, key));
+            accounts.add(new Account(email, login, imap, smtp, key, sendPolicy(a, prefix)));
         }
         return accounts;
+    }
+
+    private static SendPolicy sendPolicy(Config a, String prefix) {
+        SendPolicy d = SendPolicy.DEFAULT;
+        SendPolicy.Encrypt encrypt = optional(a, "policy.encrypt", prefix, k -> encryptMode(a.getString(k)))
+                .orElse(d.encrypt());
+        SendPolicy.Sign sign = optional(a, "policy.sign", prefix, k -> choice(a.getString(k), SendPolicy.Sign.class))
+                .orElse(d.sign());
+        String subject = optional(a, "policy.obscured-subject", prefix, k -> {
+            String s = a.getString(k);
+            if (s.isBlank() || s.indexOf('\r') >= 0 || s.indexOf('\n') >= 0) {
+                throw new IllegalArgumentException("one non-empty line of text");
+            }
+            return s;
+        }).orElse(d.obscuredSubject());
+        boolean autocrypt = optional(a, "policy.autocrypt", prefix, a::getBoolean).orElse(d.autocrypt());
+        List<SendPolicy.Rule> rules = optional(a, "policy.rules", prefix, k -> {
+            List<SendPolicy.Rule> out = new ArrayList<>();
+            for (ConfigObject o : a.getObjectList(k)) {
+                Config r = o.toConfig();
+                if (!r.hasPath("match") || !r.hasPath("encrypt") || r.entrySet().size() != 2) {
+                    throw new IllegalArgumentException("each rule is { match = \"example.org\" or \"bob@example.org\", "
+                            + "encrypt = required | opportunistic | never }");
+                }
+                out.add(new SendPolicy.Rule(r.getString("match"), encryptMode(r.getString("encrypt"))));
+            }
+            return out;
+        }).orElse(d.rules());
+        return new SendPolicy(encrypt, sign, rules, subject, autocrypt);
+    }
+
+    private static SendPolicy.Encrypt encryptMode(String s) {
+        return choice(s, SendPolicy.Encrypt.class);
+    }
+
+    /** An enum constant written in the config's style: lower case with dashes ("when-encrypting"). */
+    private static <E extends Enum<E>> E choice(String s, Class<E> type) {
+        for (E e : type.getEnumConstants()) {
+            if (e.name().toLowerCase(Locale.ROOT).replace('_', '-').equals(s.trim().toLowerCase(Locale.ROOT))) {
+                return e;
+            }
+        }
+        StringBuilder allowed = new StringBuilder();
+        for (E e : type.getEnumConstants()) {
+            allowed.append(allowed.length() == 0 ? "" : " | ").append(e.name().toLowerCase(Locale.ROOT).replace('_', '-'));
+        }
+        throw new IllegalArgumentException("\"" + s + "\" is not one of " + allowed);
     }
 
     private static KeySettings keySettings(Config a, String prefix, ConfigOrigin entryOrigin) {

@@ -131,6 +131,45 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void sendPolicyBlockWithRulesAndItsDefaults() throws Exception {
+        assertThat(loader.load(write(ONE_ACCOUNT)).accounts().get(0).policy()).isEqualTo(SendPolicy.DEFAULT);
+        SendPolicy p = loader.load(write(ONE_ACCOUNT.replace("login = \"alice\",", """
+                login = "alice", policy { encrypt = required, sign = always, autocrypt = false,
+                  obscured-subject = "Encrypted message",
+                  rules = [ { match = "Partner.example", encrypt = opportunistic },
+                            { match = "newsletter@partner.example", encrypt = never } ] },
+                """))).accounts().get(0).policy();
+        assertThat(p.encrypt()).isEqualTo(SendPolicy.Encrypt.REQUIRED);
+        assertThat(p.sign()).isEqualTo(SendPolicy.Sign.ALWAYS);
+        assertThat(p.autocrypt()).isFalse();
+        assertThat(p.obscuredSubject()).isEqualTo("Encrypted message");
+        assertThat(p.forRecipient("someone@else.example")).isEqualTo(SendPolicy.Encrypt.REQUIRED);
+        assertThat(p.forRecipient("bob@partner.example")).isEqualTo(SendPolicy.Encrypt.OPPORTUNISTIC);
+        assertThat(p.forRecipient("Newsletter@Partner.example")).isEqualTo(SendPolicy.Encrypt.NEVER);
+        assertThat(loader.load(write(ONE_ACCOUNT.replace("login = \"alice\",",
+                "login = \"alice\", policy.sign = when-encrypting,"))).accounts().get(0).policy().sign())
+                .isEqualTo(SendPolicy.Sign.WHEN_ENCRYPTING);
+    }
+
+    @Test
+    void sendPolicyMistakesNameLineAndKey() throws Exception {
+        assertThatThrownBy(() -> loader.load(write(ONE_ACCOUNT.replace("login = \"alice\",",
+                "login = \"alice\", policy.encrypt = always,"))))
+                .hasMessage("mailproxy.conf:3: mailproxy.accounts[0].policy.encrypt: \"always\" is not one of "
+                        + "required | opportunistic | never");
+        assertThatThrownBy(() -> loader.load(write(ONE_ACCOUNT.replace("login = \"alice\",",
+                "login = \"alice\", policy.encrpyt = never,"))))
+                .hasMessage("mailproxy.conf:3: mailproxy.accounts[0].policy.encrpyt: unknown setting "
+                        + "(did you mean \"policy.encrypt\"?)");
+        assertThatThrownBy(() -> loader.load(write(ONE_ACCOUNT.replace("login = \"alice\",",
+                "login = \"alice\", policy.rules = [ { match = \"x.example\" } ],"))))
+                .hasMessageStartingWith("mailproxy.conf:3: mailproxy.accounts[0].policy.rules: each rule is");
+        assertThatThrownBy(() -> loader.load(write(ONE_ACCOUNT.replace("login = \"alice\",",
+                "login = \"alice\", policy = strict,"))))
+                .hasMessageStartingWith("mailproxy.conf:3: mailproxy.accounts[0].policy: expected a block");
+    }
+
+    @Test
     void badUpstreamUrlNamesLineAndKey() throws Exception {
         Path file = write(ONE_ACCOUNT.replace("imaps://imap.example.com:993", "imap://imap.example.com"));
         assertThatThrownBy(() -> loader.load(file)).isInstanceOf(ConfigError.class)
