@@ -117,7 +117,8 @@ public final class ConfigLoader {
                         new SmtpSettings.Limits(
                                 get(c, "smtp.limits.max-command-line", k -> intBytes(c, k)),
                                 get(c, "smtp.limits.max-message-size", c::getBytes),
-                                get(c, "smtp.limits.max-recipients", c::getInt)),
+                                get(c, "smtp.limits.max-recipients", c::getInt),
+                                get(c, "smtp.limits.max-header-section", k -> intBytes(c, k))),
                         get(c, "smtp.timeouts.upstream-connect", k -> positive(c.getDuration(k))),
                         get(c, "smtp.timeouts.client-idle", k -> positive(c.getDuration(k))),
                         get(c, "smtp.timeouts.upstream-reply", k -> positive(c.getDuration(k)))),

@@ -14,6 +14,7 @@ import org.mailproxy.core.net.ProxyService;
 import org.mailproxy.core.net.SessionIds;
 import org.mailproxy.smtp.codec.SmtpCommandDecoder;
 import org.mailproxy.smtp.codec.SmtpReplyEncoder;
+import org.mailproxy.smtp.transform.EncryptingTransform;
 import org.mailproxy.smtp.transform.IdentityTransform;
 import org.mailproxy.smtp.transform.MessageTransform;
 import org.mailproxy.smtp.upstream.UpstreamConnector;
@@ -47,8 +48,16 @@ public final class SmtpProxy implements ProxyService {
     private volatile boolean draining;
     private volatile Channel serverChannel;
 
+    /**
+     * The daemon's listener: outgoing mail is encrypted and signed by each account's policy
+     * ({@link EncryptingTransform}) when the context has the accounts' keys, and relayed as it is otherwise
+     * (checks and relay tests).
+     */
     public SmtpProxy(ProxyContext context) {
-        this(context, IdentityTransform.INSTANCE);
+        this(context, context.accountKeys().accounts().isEmpty() ? IdentityTransform.INSTANCE
+                : EncryptingTransform.forDaemon(context.config().dataDir().resolve("keys"),
+                context.config().accounts(), context.accountKeys(),
+                context.config().smtp().limits().maxHeaderSection()));
     }
 
     /** With a transform between the client's message and the upstream (signing and encryption plug in here). */

@@ -418,7 +418,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
 
     private long maxMessageSize() {
         long configured = settings.config().smtp().limits().maxMessageSize();
-        return upstream == null ? configured : upstream.capabilities().maxSize().orElse(configured);
+        long upstreamLimit = upstream == null ? configured : upstream.capabilities().maxSize().orElse(configured);
+        return settings.transform().inputLimit(upstreamLimit);
     }
 
     private void startTls() {
@@ -631,6 +632,13 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
         }
         if (requireUpstream()) {
             awaitingArgument = pathOf(r.parameters(), "FROM:");
+            long declared = size.find(0) ? Long.parseLong(size.group(1)) : -1;
+            if (declared >= 0 && settings.transform().outputSize(declared) != declared) {
+                // the upstream judges the size of what it will receive: the transformed message (RFC 1870 6)
+                r = new SmtpRequest(r.line().substring(0, r.line().length() - r.parameters().length())
+                        + r.parameters().substring(0, size.start(1)) + settings.transform().outputSize(declared)
+                        + r.parameters().substring(size.end(1)));
+            }
             relay(r, Awaiting.MAIL);
         }
     }

@@ -2,7 +2,10 @@ package org.mailproxy.smtp.transform;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import org.mailproxy.config.Account;
 import org.mailproxy.config.SendPolicy;
+import org.mailproxy.core.crypto.openpgp.AccountKeys;
+import org.mailproxy.core.crypto.openpgp.LiveKeyring;
 import org.mailproxy.core.crypto.openpgp.Encryptor;
 import org.mailproxy.core.crypto.openpgp.KeyException;
 import org.mailproxy.core.crypto.openpgp.KeyLookup;
@@ -22,7 +25,10 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Locale;
 import java.util.Base64;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -31,6 +37,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Outgoing mail by the sending account's {@link SendPolicy}: PGP/MIME-encrypted (RFC 3156 §4) to every recipient and
@@ -50,12 +57,11 @@ public final class EncryptingTransform implements MessageTransform {
     private static final Set<String> ALREADY_PROTECTED = Set.of("multipart/encrypted", "multipart/signed",
             "application/pkcs7-mime", "application/x-pkcs7-mime");
 
-    private final Keyring keyring;
+    private final Supplier<Keyring> keyring;
     private final KeyLookup lookup;
     private final Function<String, SendPolicy> policies;
     private final Function<String, Optional<UnlockedKey>> signingKeys;
     private final int maxHeaderBytes;
-    private final PgpMimeEncryptor encryptor;
     private final Map<String, String> autocryptKeydata = new ConcurrentHashMap<>();
 
     /**
@@ -65,19 +71,49 @@ public final class EncryptingTransform implements MessageTransform {
      * @param signingKeys    an account's unlocked key, by its email address; empty while locked or absent
      * @param maxHeaderBytes the largest header section read before deciding (SECURITY.md 18)
      */
-    public EncryptingTransform(Keyring keyring, KeyLookup lookup, Function<String, SendPolicy> policies,
+    public EncryptingTransform(Supplier<Keyring> keyring, KeyLookup lookup, Function<String, SendPolicy> policies,
                                Function<String, Optional<UnlockedKey>> signingKeys, int maxHeaderBytes) {
         this.keyring = keyring;
         this.lookup = lookup;
         this.policies = policies;
         this.signingKeys = signingKeys;
         this.maxHeaderBytes = maxHeaderBytes;
-        this.encryptor = new PgpMimeEncryptor(new Encryptor(keyring));
+    }
+
+    /** The daemon's transform: the keyring in {@code keysDir} as it is on disk, and each account's policy and key. */
+    public static EncryptingTransform forDaemon(Path keysDir, List<Account> accounts, AccountKeys keys,
+                                                int maxHeaderBytes) {
+        LiveKeyring live = new LiveKeyring(keysDir);
+        Map<String, SendPolicy> policies = new HashMap<>();
+        for (Account a : accounts) {
+            policies.put(a.email().toLowerCase(Locale.ROOT), a.policy());
+        }
+        return new EncryptingTransform(live, address -> KeyLookup.keyring(live.get()).encryptionKeyFor(address),
+                email -> policies.getOrDefault(email.toLowerCase(Locale.ROOT), SendPolicy.DEFAULT), keys::key,
+                maxHeaderBytes);
     }
 
     /** What happens to one message, as far as the envelope tells. */
     private record Plan(SendPolicy policy, String account, boolean encrypt, List<String> fingerprints,
                         UnlockedKey signer, Optional<String> ownFingerprint) {
+    }
+
+    /**
+     * Base64 armor makes 4 octets of 3 and adds CRLF every 64 characters (RFC 9580 §6.2): 1.375 times, plus the MIME
+     * frame, the header copies inside and the OpenPGP packets, which a fixed allowance covers.
+     */
+    private static final long EXPANSION_PERCENT = 140;
+    private static final long FIXED_OVERHEAD = 64 * 1024;
+
+    @Override
+    public long inputLimit(long upstreamLimit) {
+        return Math.max(0, (upstreamLimit - FIXED_OVERHEAD) * 100 / EXPANSION_PERCENT);
+    }
+
+    @Override
+    public long outputSize(long declared) {
+        return declared > (Long.MAX_VALUE - FIXED_OVERHEAD) / EXPANSION_PERCENT ? Long.MAX_VALUE
+                : declared * EXPANSION_PERCENT / 100 + FIXED_OVERHEAD;
     }
 
     @Override
@@ -127,7 +163,7 @@ public final class EncryptingTransform implements MessageTransform {
         UnlockedKey signer = null;
         if (sign) {
             signer = signingKeys.apply(account).orElse(null);
-            if (signer == null && !keyring.fingerprintsFor(account).isEmpty()) {
+            if (signer == null && !keyring.get().fingerprintsFor(account).isEmpty()) {
                 throw refused(451, "4.7.0", "The OpenPGP key of " + account
                         + " is locked; run `mailproxy keys unlock " + account + "`, then send again");
             }
@@ -154,7 +190,7 @@ public final class EncryptingTransform implements MessageTransform {
         String keydata = autocryptKeydata.computeIfAbsent(plan.ownFingerprint().get(), fpr -> {
             ByteArrayOutputStream cert = new ByteArrayOutputStream();
             try {
-                keyring.export(fpr, false, false, cert);
+                keyring.get().export(fpr, false, false, cert);
             } catch (IOException | KeyException e) {
                 throw new UncheckedIOException(new IOException("cannot export " + fpr, e));
             }
@@ -245,7 +281,7 @@ public final class EncryptingTransform implements MessageTransform {
             List<HeaderField> extra = autocrypt(plan, fields).map(List::of).orElse(List.of());
             try {
                 if (plan.encrypt()) {
-                    return encryptor.open(sink, kept, plan.fingerprints(), plan.signer(),
+                    return new PgpMimeEncryptor(new Encryptor(keyring.get())).open(sink, kept, plan.fingerprints(), plan.signer(),
                             new PgpMimeEncryptor.Options(true, plan.policy().obscuredSubject(), extra));
                 }
                 if (plan.signer() != null) {

@@ -16,4 +16,17 @@ public interface MessageTransform {
      * Throwing refuses the message with the exception's reply (e.g. 550 naming a recipient without a key).
      */
     MessageStream open(Envelope envelope, ContentSink out) throws org.mailproxy.smtp.codec.SmtpException;
+
+    /**
+     * The largest message a client may send when the upstream takes {@code upstreamLimit} octets. A transform that
+     * makes messages bigger lowers it, so that the SIZE the client sees (RFC 1870) still holds after the change.
+     */
+    default long inputLimit(long upstreamLimit) {
+        return upstreamLimit;
+    }
+
+    /** The SIZE to declare upstream for a message the client declared as {@code declared} octets. */
+    default long outputSize(long declared) {
+        return declared;
+    }
 }

@@ -75,7 +75,7 @@ class EncryptingTransformTest {
     }
 
     private static EncryptingTransform transform(SendPolicy policy, boolean unlocked) {
-        return new EncryptingTransform(ring, KeyLookup.keyring(ring), a -> policy,
+        return new EncryptingTransform(() -> ring, KeyLookup.keyring(ring), a -> policy,
                 a -> unlocked && a.equals(ALICE) ? Optional.of(aliceKey) : Optional.empty(), 64 * 1024);
     }
 
