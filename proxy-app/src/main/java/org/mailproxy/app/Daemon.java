@@ -6,10 +6,14 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.mailproxy.config.Account;
 import org.mailproxy.config.ConfigError;
 import org.mailproxy.config.ListenAddress;
 import org.mailproxy.config.LocalTls.Mode;
 import org.mailproxy.config.MailproxyConfig;
+import org.mailproxy.core.crypto.openpgp.AccountKeys;
+import org.mailproxy.core.crypto.openpgp.KeyException;
+import org.mailproxy.core.crypto.openpgp.PassphraseSource;
 import org.mailproxy.core.net.EventLoops;
 import org.mailproxy.core.net.ProxyContext;
 import org.mailproxy.core.net.ProxyService;
@@ -27,7 +31,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -44,6 +50,11 @@ import java.util.function.Function;
  * a data directory others can read (SECURITY.md 23). Stopping is what SIGTERM does: stop accepting everywhere,
  * let SMTP transactions in flight finish within {@code mailproxy.shutdown.grace-period}, close IMAP sessions, then
  * shut the event loops down.
+ *
+ * <p>Keys: the keyring in {@code data-dir/keys} is opened (refused when others can read it), and each account
+ * whose {@code key} block names a passphrase file or systemd credential is unlocked before anything listens; a
+ * wrong passphrase or an unreadable source stops the start with one line naming the setting. Other accounts start
+ * locked until {@code mailproxy keys unlock} sends a passphrase over the {@link ControlSocket}.
  */
 public final class Daemon implements AutoCloseable {
 
@@ -55,12 +66,14 @@ public final class Daemon implements AutoCloseable {
     private final ProxyService imap;
     private final ProxyService smtp;
     private final Optional<ProxyService> metrics;
+    private final ControlSocket control;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private boolean stopping;
 
     private Daemon(MailproxyConfig config, ProxyContext context, PrometheusMeterRegistry registry,
-                   ProxyService imap, ProxyService smtp, Optional<ProxyService> metrics) {
+                   ProxyService imap, ProxyService smtp, Optional<ProxyService> metrics, ControlSocket control) {
         this.config = config;
+        this.control = control;
         this.context = context;
         this.registry = registry;
         this.imap = imap;
@@ -70,14 +83,25 @@ public final class Daemon implements AutoCloseable {
 
     /** Starts the daemon with the IMAP and SMTP relays. */
     public static Daemon start(MailproxyConfig config) {
-        return start(config, ImapProxy::new, SmtpProxy::new);
+        return start(config, System.getenv());
+    }
+
+    /** As {@link #start(MailproxyConfig)}; {@code environment} supplies {@code CREDENTIALS_DIRECTORY}. */
+    static Daemon start(MailproxyConfig config, Map<String, String> environment) {
+        return start(config, environment, ImapProxy::new, SmtpProxy::new);
+    }
+
+    static Daemon start(MailproxyConfig config, Function<ProxyContext, ProxyService> imapFactory,
+                        Function<ProxyContext, ProxyService> smtpFactory) {
+        return start(config, System.getenv(), imapFactory, smtpFactory);
     }
 
     /**
      * Starts the daemon with the given listeners (tests use this to exercise start-up and shutdown without a
      * relay). Throws {@link ConfigError} for anything the user has to fix; nothing is left listening then.
      */
-    static Daemon start(MailproxyConfig config, Function<ProxyContext, ProxyService> imapFactory,
+    static Daemon start(MailproxyConfig config, Map<String, String> environment,
+                        Function<ProxyContext, ProxyService> imapFactory,
                         Function<ProxyContext, ProxyService> smtpFactory) {
         requireLoopback(config, "mailproxy.imap.listen", config.imap().listen());
         requireLoopback(config, "mailproxy.smtp.listen", config.smtp().listen());
@@ -91,6 +115,7 @@ public final class Daemon implements AutoCloseable {
             throw new ConfigError(config.describe("mailproxy.tls.trusted-ca-file") + ": " + e.getMessage(), e);
         }
         LocalTls localTls = localTls(config, dataDir);
+        AccountKeys keys = accountKeys(config, dataDir, environment);
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(registry);
@@ -99,8 +124,9 @@ public final class Daemon implements AutoCloseable {
         new UptimeMetrics().bindTo(registry);
 
         EventLoops loops = new EventLoops(workerThreads());
-        ProxyContext context = new ProxyContext(config, loops, upstreamTls, localTls, registry);
+        ProxyContext context = new ProxyContext(config, loops, upstreamTls, localTls, registry, keys);
         List<ProxyService> started = new ArrayList<>();
+        ControlSocket control = null;
         try {
             ProxyService imap = imapFactory.apply(context);
             ProxyService smtp = smtpFactory.apply(context);
@@ -110,7 +136,8 @@ public final class Daemon implements AutoCloseable {
             if (metrics.isPresent()) {
                 listen(config, "mailproxy.metrics.listen", config.metricsListen().get(), metrics.get(), started);
             }
-            Daemon daemon = new Daemon(config, context, registry, imap, smtp, metrics);
+            control = ControlSocket.start(config, dataDir, keys);
+            Daemon daemon = new Daemon(config, context, registry, imap, smtp, metrics, control);
             LOG.info("mailproxy ready: imap {}, smtp {}, metrics {}, {} account(s), data in {}",
                     address(imap.boundAddress()), address(smtp.boundAddress()),
                     metrics.map(m -> "http://" + address(m.boundAddress()) + "/metrics").orElse("off"),
@@ -125,10 +152,84 @@ public final class Daemon implements AutoCloseable {
                 s.stopAccepting();
                 s.drainAndClose(Duration.ZERO);
             }
+            if (control != null) {
+                control.close();
+            }
             loops.shutdown(Duration.ofSeconds(2));
             registry.close();
+            keys.close();
             throw e;
         }
+    }
+
+    /**
+     * Opens the accounts' keys and unlocks those with a passphrase source. Logs one line per account saying whether
+     * its key is unlocked, locked (and how to unlock it) or absent (decryption and signing unavailable).
+     */
+    private static AccountKeys accountKeys(MailproxyConfig config, Path dataDir, Map<String, String> environment) {
+        Map<String, Optional<String>> accounts = new LinkedHashMap<>();
+        for (Account a : config.accounts()) {
+            accounts.put(a.email(), a.key().fingerprint());
+        }
+        AccountKeys keys;
+        try {
+            keys = AccountKeys.open(dataDir.resolve("keys"), accounts);
+        } catch (IOException e) {
+            throw new ConfigError(config.describe("mailproxy.data-dir") + ": " + e.getMessage(), e);
+        }
+        try {
+            for (int i = 0; i < config.accounts().size(); i++) {
+                unlockAtStart(config, i, keys, environment);
+            }
+        } catch (RuntimeException e) {
+            keys.close();
+            throw e;
+        }
+        return keys;
+    }
+
+    private static void unlockAtStart(MailproxyConfig config, int index, AccountKeys keys,
+                                      Map<String, String> environment) {
+        Account a = config.accounts().get(index);
+        String email = a.email();
+        if (a.key().unlocksAtStart()) {
+            String setting = "mailproxy.accounts[" + index + "].key."
+                    + (a.key().passphraseFile().isPresent() ? "passphrase-file" : "passphrase-credential");
+            PassphraseSource source = a.key().passphraseFile().isPresent()
+                    ? passphraseFile(a.key().passphraseFile().get())
+                    : PassphraseSource.systemdCredential(environment.get("CREDENTIALS_DIRECTORY"),
+                            a.key().passphraseCredential().get());
+            try {
+                String fpr = keys.unlock(email, source).fingerprint();
+                LOG.info("account {}: key {} unlocked", email, fpr);
+                return;
+            } catch (KeyException e) {
+                AccountKeys.Failure f = AccountKeys.failure(e).orElse(AccountKeys.Failure.WRONG_PASSPHRASE);
+                // Without a secret key there is nothing to unlock, which is not fatal unless the configuration
+                // named the key explicitly.
+                if (f != AccountKeys.Failure.NO_SECRET_KEY || a.key().fingerprint().isPresent()) {
+                    throw new ConfigError(config.describe(setting) + ": " + e.getMessage(), e);
+                }
+            }
+        }
+        AccountKeys.Status s = keys.status(email);
+        switch (s.state()) {
+            case LOCKED -> LOG.info("account {}: key locked; run `mailproxy keys unlock {}`", email, email);
+            case NO_SECRET_KEY -> LOG.info("account {}: no secret key, so decryption and signing are unavailable "
+                    + "for it ({})", email, s.detail());
+            default -> LOG.warn("{}", s.detail());
+        }
+    }
+
+    /** The first line of an owner-only file, read when the key is unlocked (the same rule as --passphrase-file). */
+    private static PassphraseSource passphraseFile(Path file) {
+        return () -> {
+            try {
+                return CheckCommand.readPasswordFile(file);
+            } catch (ConfigError e) {
+                throw new IOException(e.getMessage(), e);
+            }
+        };
     }
 
     private static void requireLoopback(MailproxyConfig config, String key, ListenAddress listen) {
@@ -207,6 +308,11 @@ public final class Daemon implements AutoCloseable {
         return smtp.boundAddress();
     }
 
+    /** The control socket's path ({@code data-dir/control.sock}). */
+    Path controlSocket() {
+        return control.path();
+    }
+
     public Optional<InetSocketAddress> metricsAddress() {
         return metrics.map(ProxyService::boundAddress);
     }
@@ -232,6 +338,7 @@ public final class Daemon implements AutoCloseable {
         try {
             LOG.info("mailproxy stopping: {} imap and {} smtp session(s) open, waiting up to {}s for SMTP transactions",
                     imap.activeSessions(), smtp.activeSessions(), grace.toSeconds());
+            control.close();
             imap.stopAccepting();
             smtp.stopAccepting();
             metrics.ifPresent(ProxyService::stopAccepting);
@@ -251,6 +358,7 @@ public final class Daemon implements AutoCloseable {
             metrics.ifPresent(m -> m.drainAndClose(Duration.ZERO));
             context.loops().shutdown(Duration.ofSeconds(5));
             registry.close();
+            context.accountKeys().close();
             LOG.info("mailproxy stopped");
         } finally {
             stopped.countDown();

@@ -18,17 +18,20 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Period;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
  * {@code mailproxy keys}: the OpenPGP keys in {@code data-dir/keys}. Passphrases come from an owner-only file or the
- * terminal, never from the command line or the environment (SECURITY.md 23).
+ * terminal, never from the command line or the environment (SECURITY.md 23). {@code unlock} and {@code status} talk
+ * to the running daemon over its {@link ControlSocket}.
  */
 @Command(name = "keys", description = "Manage the OpenPGP keys in the data directory.",
         subcommands = {KeysCommand.Generate.class, KeysCommand.Import.class, KeysCommand.Export.class,
-                KeysCommand.ListKeys.class, KeysCommand.Delete.class})
+                KeysCommand.ListKeys.class, KeysCommand.Delete.class, KeysCommand.Unlock.class,
+                KeysCommand.Status.class})
 final class KeysCommand implements Callable<Integer> {
 
     @ParentCommand
@@ -41,7 +44,8 @@ final class KeysCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        root.environment.err().println("Usage: mailproxy keys generate|import|export|list|delete (mailproxy help keys)");
+        root.environment.err().println("Usage: mailproxy keys generate|import|export|list|delete|unlock|status "
+                + "(mailproxy help keys)");
         return Main.USAGE;
     }
 
@@ -49,12 +53,17 @@ final class KeysCommand implements Callable<Integer> {
         return root.environment;
     }
 
-    /** The keyring of the configured data directory, created owner-only when missing. */
-    Keyring keyring() {
+    /** The configuration the command names, or the defaults when none is named and the default file is absent. */
+    MailproxyConfig loadConfig() {
         Main.Environment env = env();
         Path file = ConfigLocation.resolve(config, env.variables(), env.userHome());
         ConfigLoader loader = new ConfigLoader(env.variables());
-        MailproxyConfig cfg = config == null && !Files.exists(file) ? loader.loadString("", "defaults") : loader.load(file);
+        return config == null && !Files.exists(file) ? loader.loadString("", "defaults") : loader.load(file);
+    }
+
+    /** The keyring of the configured data directory, created owner-only when missing. */
+    Keyring keyring() {
+        MailproxyConfig cfg = loadConfig();
         try {
             if (!Files.exists(cfg.dataDir())) {
                 DataDirectory.createOwnerOnly(cfg.dataDir());
@@ -123,18 +132,44 @@ final class KeysCommand implements Callable<Integer> {
                         + "without it the passphrase is asked on the terminal.")
         Path passphraseFile;
 
+        @Option(names = "--expires", paramLabel = "WHEN", defaultValue = "3y",
+                description = "How long the key is valid: <n>y (years), <n>m (months), <n>w (weeks), <n>d (days) "
+                        + "or never. Default: ${DEFAULT-VALUE}, as GnuPG does.")
+        String expires;
+
         @Override
         public Integer call() throws KeyException {
+            Period validity = validity(expires);
             Keyring ring = keys.keyring();
             char[] pass = passphrase(passphraseFile, keys.env(), "Passphrase for the new key of " + email + ": ", true);
             try {
-                KeyInfo k = ring.generate(email, pass, v6 ? KeyVersion.V6 : KeyVersion.V4);
+                KeyInfo k = ring.generate(email, pass, v6 ? KeyVersion.V6 : KeyVersion.V4, validity);
                 keys.env().out().println(describe(k));
                 return Main.OK;
             } finally {
                 Arrays.fill(pass, '\0');
             }
         }
+    }
+
+    /** {@code 2y}, {@code 18m}, {@code 6w}, {@code 365d} or {@code never} (also {@code 0}): null for never. */
+    static Period validity(String text) {
+        String t = text.trim().toLowerCase(java.util.Locale.ROOT);
+        if (t.equals("never") || t.equals("0")) {
+            return null;
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]{1,4})([ymwd])").matcher(t);
+        if (!m.matches()) {
+            throw new ConfigError("--expires " + text + ": expected <n>y, <n>m, <n>w, <n>d or never (e.g. 2y, 18m, 365d)");
+        }
+        int n = Integer.parseInt(m.group(1));
+        Period p = switch (m.group(2)) {
+            case "y" -> Period.ofYears(n);
+            case "m" -> Period.ofMonths(n);
+            case "w" -> Period.ofWeeks(n);
+            default -> Period.ofDays(n);
+        };
+        return p.isZero() ? null : p;
     }
 
     @Command(name = "import", description = "Import certificates and keys (armored or binary, one or many per file).")
@@ -211,5 +246,113 @@ final class KeysCommand implements Callable<Integer> {
             keys.env().out().println("deleted " + fingerprint);
             return Main.OK;
         }
+    }
+
+    @Command(name = "unlock", description = "Unlock the key of account EMAIL in the running daemon (the passphrase "
+            + "is asked on the terminal or read from --passphrase-file, never taken from the command line).")
+    static final class Unlock implements Callable<Integer> {
+        @ParentCommand
+        KeysCommand keys;
+
+        @Parameters(index = "0", arity = "0..1", paramLabel = "EMAIL",
+                description = "The account; may be left out when the daemon has one account.")
+        String email;
+
+        @Option(names = "--passphrase-file", paramLabel = "FILE",
+                description = "Read the passphrase from the first line of FILE (owner-only).")
+        Path passphraseFile;
+
+        @Override
+        public Integer call() throws IOException {
+            Main.Environment env = keys.env();
+            ControlClient client = new ControlClient(keys.loadConfig().dataDir());
+            try {
+                List<String[]> accounts = accounts(client.status());
+                String account = chooseAccount(accounts, email);
+                char[] pass = passphrase(passphraseFile, env, "Passphrase for the key of " + account + ": ", false);
+                List<String> answer;
+                try {
+                    answer = client.unlock(account, pass);
+                } finally {
+                    Arrays.fill(pass, '\0');
+                }
+                String last = answer.get(answer.size() - 1);
+                if (last.startsWith("OK ")) {
+                    env.out().println("unlocked " + account + " (key " + last.substring(3) + ")");
+                    return Main.OK;
+                }
+                env.err().println(switch (last.contains(" ") ? last.substring(last.indexOf(' ') + 1) : last) {
+                    case "wrong-passphrase" -> "wrong passphrase for the key of " + account + "; it stays locked";
+                    case "no-such-account" -> "the running mailproxy has no account " + account;
+                    default -> last.startsWith("ERR no-key ") ? last.substring("ERR no-key ".length())
+                            : last.startsWith("ERR several-keys ") ? last.substring("ERR several-keys ".length())
+                            : "the daemon refused: " + last;
+                });
+                return Main.FAILURE;
+            } catch (ControlClient.NotRunning e) {
+                env.err().println(e.getMessage());
+                return Main.FAILURE;
+            }
+        }
+
+        private static String chooseAccount(List<String[]> accounts, String email) {
+            if (email != null) {
+                if (accounts.stream().noneMatch(a -> a[0].equalsIgnoreCase(email))) {
+                    throw new ConfigError("the running mailproxy has no account " + email + " (it has: "
+                            + names(accounts) + ")");
+                }
+                return email;
+            }
+            if (accounts.size() != 1) {
+                throw new ConfigError(accounts.isEmpty() ? "the running mailproxy has no accounts"
+                        : "name the account to unlock: " + names(accounts));
+            }
+            return accounts.get(0)[0];
+        }
+
+        private static String names(List<String[]> accounts) {
+            return String.join(", ", accounts.stream().map(a -> a[0]).toList());
+        }
+    }
+
+    @Command(name = "status", description = "Show, for each account of the running daemon, whether its key is "
+            + "unlocked, locked or missing.")
+    static final class Status implements Callable<Integer> {
+        @ParentCommand
+        KeysCommand keys;
+
+        @Override
+        public Integer call() throws IOException {
+            Main.Environment env = keys.env();
+            try {
+                List<String[]> accounts = accounts(new ControlClient(keys.loadConfig().dataDir()).status());
+                if (accounts.isEmpty()) {
+                    env.out().println("the running mailproxy has no accounts");
+                }
+                for (String[] a : accounts) {
+                    env.out().println(a[0] + "  " + a[1] + (a.length > 2 ? "  " + a[2] : ""));
+                }
+                return Main.OK;
+            } catch (ControlClient.NotRunning e) {
+                env.err().println(e.getMessage());
+                return Main.FAILURE;
+            }
+        }
+    }
+
+    /** The ACCOUNT lines of a STATUS answer as {email, state[, fingerprint]}. */
+    static List<String[]> accounts(List<String> answer) throws IOException {
+        if (!answer.get(answer.size() - 1).equals("OK")) {
+            throw new IOException("the daemon refused STATUS: " + answer.get(answer.size() - 1));
+        }
+        List<String[]> out = new java.util.ArrayList<>();
+        for (String line : answer.subList(0, answer.size() - 1)) {
+            String[] f = line.split(" ");
+            if (f.length < 3 || !f[0].equals("ACCOUNT")) {
+                throw new IOException("unexpected answer from the daemon: " + line);
+            }
+            out.add(Arrays.copyOfRange(f, 1, f.length));
+        }
+        return out;
     }
 }

@@ -28,7 +28,7 @@ final class RunCommand implements Callable<Integer> {
         Main.Environment env = root.environment;
         Path file = ConfigLocation.resolve(config, env.variables(), env.userHome());
         MailproxyConfig cfg = new ConfigLoader(env.variables()).load(file);
-        Daemon daemon = Daemon.start(cfg);
+        Daemon daemon = Daemon.start(cfg, env.variables());
         Runtime.getRuntime().addShutdownHook(new Thread(daemon::stop, "mailproxy-shutdown"));
         daemon.awaitStopped();
         return Main.OK;

@@ -63,6 +63,33 @@ class KeysCommandTest {
     }
 
     @Test
+    void generateExpiresWhenAskedDefaultThreeYearsOrNever() throws Exception {
+        Path a = conf("a");
+        String pass = passphraseFile().toString();
+        java.time.LocalDate today = java.time.LocalDate.now(java.time.ZoneOffset.UTC);
+        for (String[] c : new String[][]{{"2y", today.plusYears(2).toString()}, {"18m", today.plusMonths(18).toString()},
+                {"365d", today.plusDays(365).toString()}, {null, today.plusYears(3).toString()}}) {
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("keys", "generate", "--email",
+                    "x@example.test", "--passphrase-file", pass, "--config", a.toString()));
+            if (c[0] != null) {
+                args.addAll(java.util.List.of("--expires", c[0]));
+            }
+            TestFiles.Run gen = mailproxy(Map.of(), tmp, args.toArray(String[]::new));
+            assertThat(gen.exitCode()).as(gen.err()).isZero();
+            // created today (UTC) and expiring on the asked day; a run across midnight would see the next day
+            assertThat(gen.out()).as(c[0]).contains("created " + today + "  expires " + c[1]);
+        }
+        TestFiles.Run never = mailproxy(Map.of(), tmp, "keys", "generate", "--email", "n@example.test",
+                "--passphrase-file", pass, "--expires", "never", "--config", a.toString());
+        assertThat(never.exitCode()).isZero();
+        assertThat(never.out()).doesNotContain("expires");
+        TestFiles.Run bad = mailproxy(Map.of(), tmp, "keys", "generate", "--email", "b@example.test",
+                "--passphrase-file", pass, "--expires", "soon", "--config", a.toString());
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.err()).contains("--expires soon: expected <n>y, <n>m, <n>w, <n>d or never");
+    }
+
+    @Test
     void passphraseNeverFromArgvAndNeedsATerminalOrFile() throws Exception {
         Path a = conf("a");
         assertThat(mailproxy(Map.of(), tmp, "keys", "generate", "--email", "x@example.test", "--passphrase", "p",

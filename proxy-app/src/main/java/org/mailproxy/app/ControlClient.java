@@ -1,0 +1,95 @@
+package org.mailproxy.app;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The command line's side of the {@link ControlSocket} protocol: one request, the answer lines (the last starts
+ * with {@code OK} or {@code ERR}).
+ */
+final class ControlClient {
+
+    /** The daemon does not run (no socket, or nobody answers on it). The message says which, for a person. */
+    static final class NotRunning extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        NotRunning(String message) {
+            super(message);
+        }
+    }
+
+    private static final int MAX_ANSWER = 1 << 20;
+
+    private final Path socket;
+
+    ControlClient(Path dataDir) {
+        this.socket = ControlSocket.path(dataDir);
+    }
+
+    /** The answer to {@code STATUS}. */
+    List<String> status() throws IOException, NotRunning {
+        return request("STATUS\n".getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /** Sends {@code UNLOCK email passphrase}; the request buffer (which holds the passphrase) is wiped. */
+    List<String> unlock(String email, char[] passphrase) throws IOException, NotRunning {
+        byte[] head = ("UNLOCK " + email + " ").getBytes(StandardCharsets.UTF_8);
+        ByteBuffer pass = StandardCharsets.UTF_8.encode(java.nio.CharBuffer.wrap(passphrase));
+        byte[] line = new byte[head.length + pass.remaining() + 1];
+        try {
+            System.arraycopy(head, 0, line, 0, head.length);
+            pass.get(line, head.length, pass.remaining());
+            line[line.length - 1] = '\n';
+            return request(line);
+        } finally {
+            Arrays.fill(line, (byte) 0);
+            Arrays.fill(pass.array(), (byte) 0);
+        }
+    }
+
+    List<String> request(byte[] line) throws IOException, NotRunning {
+        if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
+            throw new NotRunning("mailproxy is not running (no control socket " + socket + "); start it with "
+                    + "mailproxy run");
+        }
+        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            try {
+                ch.connect(UnixDomainSocketAddress.of(socket));
+            } catch (ConnectException e) {
+                throw new NotRunning("mailproxy is not running (" + socket + " is left from a daemon that stopped, "
+                        + "and nothing answers on it); start it with mailproxy run");
+            }
+            ByteBuffer out = ByteBuffer.wrap(line);
+            while (out.hasRemaining()) {
+                ch.write(out);
+            }
+            ByteBuffer in = ByteBuffer.allocate(8192);
+            java.io.ByteArrayOutputStream answer = new java.io.ByteArrayOutputStream();
+            while (ch.read(in) >= 0) {
+                in.flip();
+                if (answer.size() + in.remaining() > MAX_ANSWER) {
+                    throw new IOException("the daemon's answer is too long");
+                }
+                answer.write(in.array(), 0, in.remaining());
+                in.clear();
+            }
+            List<String> lines = new ArrayList<>(List.of(answer.toString(StandardCharsets.UTF_8).split("\n")));
+            lines.removeIf(String::isEmpty);
+            if (lines.isEmpty()) {
+                throw new IOException("the daemon closed the control connection without an answer");
+            }
+            return lines;
+        }
+    }
+}
