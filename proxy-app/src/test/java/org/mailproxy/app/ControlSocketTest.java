@@ -149,6 +149,30 @@ class ControlSocketTest {
     }
 
     @Test
+    void anAccountWithoutAKeyIsAnsweredWithWhatToDo() throws Exception {
+        Daemon d = start();
+        Files.delete(keys.dataDir.resolve("keys/secret/" + keys.alice.fingerprint() + ".pgp"));
+        assertThat(raw(d.controlSocket(), ("UNLOCK " + ALICE + " " + PASSPHRASE + "\n").getBytes(StandardCharsets.UTF_8)))
+                .startsWith("ERR no-key account " + ALICE + ": no secret key with a user ID for " + ALICE);
+        TestFiles.Run r = cli(p -> PASSPHRASE.toCharArray(), "keys", "unlock", ALICE);
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("mailproxy keys generate --email " + ALICE);
+    }
+
+    @Test
+    void aClientThatSendsNoLineIsDisconnectedAtTheDeadline() throws Exception {
+        MailproxyConfig config = keys.config("");
+        try (ControlSocket s = ControlSocket.start(config, keys.dataDir,
+                org.mailproxy.core.crypto.openpgp.AccountKeys.empty(), java.time.Duration.ofMillis(200));
+             SocketChannel silent = SocketChannel.open(UnixDomainSocketAddress.of(s.path()))) {
+            silent.write(ByteBuffer.wrap("STAT".getBytes(StandardCharsets.US_ASCII)));
+            // blocks until the daemon gives up on the request and closes
+            assertThat(silent.read(ByteBuffer.allocate(16))).isEqualTo(-1);
+            assertThat(raw(s.path(), "STATUS\n".getBytes(StandardCharsets.US_ASCII))).isEqualTo("OK\n");
+        }
+    }
+
+    @Test
     void theSocketIsOwnerOnlyInsideAnOwnerOnlyDirectoryAndGoesAwayOnStop() throws Exception {
         Daemon d = start();
         Path sock = d.controlSocket();

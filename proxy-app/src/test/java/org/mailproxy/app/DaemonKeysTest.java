@@ -50,8 +50,14 @@ class DaemonKeysTest {
 
     @Test
     void aPassphraseFileUnlocksTheKeyAtStart() throws Exception {
-        Daemon d = start("key.passphrase-file = " + q(keys.passphraseFile), Map.of());
-        assertThat(d.context().accountKeys().key(ALICE)).map(k -> k.fingerprint()).contains(keys.alice.fingerprint());
+        Daemon[] d = new Daemon[1];
+        List<String> log = logOf(() -> d[0] = start("key.passphrase-file = " + q(keys.passphraseFile), Map.of()));
+        assertThat(d[0].context().accountKeys().key(ALICE)).map(k -> k.fingerprint()).contains(keys.alice.fingerprint());
+        assertThat(log).contains("account " + ALICE + ": key " + keys.alice.fingerprint() + " unlocked")
+                .noneMatch(l -> l.contains(KeyFixture.PASSPHRASE));
+        // stopping drops the unlocked key
+        d[0].stop();
+        assertThat(d[0].context().accountKeys().isUnlocked(ALICE)).isFalse();
     }
 
     @Test
@@ -99,17 +105,41 @@ class DaemonKeysTest {
                 + ": wrong passphrase for key " + keys.alice.fingerprint() + System.lineSeparator());
     }
 
+    /** The daemon's log lines while {@code body} runs. */
+    private static List<String> logOf(ThrowingRunnable body) throws Exception {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(Daemon.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender =
+                new ch.qos.logback.core.read.ListAppender<>();
+        appender.start();
+        logger.addAppender(appender);
+        try {
+            body.run();
+        } finally {
+            logger.detachAppender(appender);
+        }
+        return appender.list.stream().map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+    }
+
+    interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
     @Test
     void withoutAPassphraseSourceTheKeyStartsLockedAndWithoutAKeyNothingFails() throws Exception {
-        Daemon d = start("", Map.of());
-        assertThat(d.context().accountKeys().status(ALICE).state()).isEqualTo(AccountKeys.State.LOCKED);
-        d.stop();
+        Daemon[] d = new Daemon[1];
+        List<String> log = logOf(() -> d[0] = start("", Map.of()));
+        assertThat(d[0].context().accountKeys().status(ALICE).state()).isEqualTo(AccountKeys.State.LOCKED);
+        assertThat(log).contains("account " + ALICE + ": key locked; run `mailproxy keys unlock " + ALICE + "`");
+        d[0].stop();
 
         assertThat(keys.dataDir.resolve("keys/secret/" + keys.alice.fingerprint() + ".pgp").toFile().delete()).isTrue();
         assertThat(keys.dataDir.resolve("keys/certs/" + keys.alice.fingerprint() + ".pgp").toFile().delete()).isTrue();
         // a passphrase source without any key is not fatal either: there is nothing to unlock
-        Daemon none = start("key.passphrase-file = " + q(keys.passphraseFile), Map.of());
-        assertThat(none.context().accountKeys().status(ALICE).state()).isEqualTo(AccountKeys.State.NO_SECRET_KEY);
+        Daemon[] none = new Daemon[1];
+        List<String> noKeyLog = logOf(() -> none[0] = start("key.passphrase-file = " + q(keys.passphraseFile), Map.of()));
+        assertThat(none[0].context().accountKeys().status(ALICE).state()).isEqualTo(AccountKeys.State.NO_SECRET_KEY);
+        assertThat(noKeyLog).anyMatch(l -> l.startsWith("account " + ALICE + ": no secret key, so decryption and signing "
+                + "are unavailable for it"));
     }
 
     @Test
