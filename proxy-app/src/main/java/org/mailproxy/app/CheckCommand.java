@@ -165,17 +165,21 @@ final class CheckCommand implements Callable<Integer> {
         return passwords;
     }
 
-    /** The first line of {@code file}, which must not be readable by group or others. */
+    /**
+     * The first line of {@code file}, which must not be readable by group or others. A symbolic link (how Kubernetes
+     * mounts secrets) is judged by the file it points to: a link's own mode is always rwxrwxrwx and means nothing.
+     */
     static char[] readPasswordFile(Path file) {
         if (!Files.isRegularFile(file)) {
             throw new ConfigError(file + ": no such password file");
         }
         try {
-            if (Files.getFileStore(file).supportsFileAttributeView("posix")) {
-                Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS);
+            Path real = file.toRealPath();
+            if (Files.getFileStore(real).supportsFileAttributeView("posix")) {
+                Set<PosixFilePermission> perms = Files.getPosixFilePermissions(real, LinkOption.NOFOLLOW_LINKS);
                 if (perms.contains(PosixFilePermission.GROUP_READ) || perms.contains(PosixFilePermission.OTHERS_READ)) {
                     throw new ConfigError(file + ": the password file is readable by other users; fix it with: chmod 600 "
-                            + DataDirectory.shellQuote(file));
+                            + DataDirectory.shellQuote(real));
                 }
             }
         } catch (IOException e) {

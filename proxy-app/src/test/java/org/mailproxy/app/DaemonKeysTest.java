@@ -61,6 +61,18 @@ class DaemonKeysTest {
     }
 
     @Test
+    void aPassphraseFileBehindASymbolicLinkIsJudgedByItsTarget() throws Exception {
+        // Kubernetes mounts secrets as links into a hidden directory; the link's own mode is rwxrwxrwx
+        Path link = Files.createSymbolicLink(tmp.resolve("linked-pass"), keys.passphraseFile);
+        Daemon d = start("key.passphrase-file = " + q(link), Map.of());
+        assertThat(d.context().accountKeys().isUnlocked(ALICE)).isTrue();
+        d.stop();
+        Files.setPosixFilePermissions(keys.passphraseFile, PosixFilePermissions.fromString("rw-r--r--"));
+        assertThatThrownBy(() -> start("key.passphrase-file = " + q(link), Map.of()))
+                .hasMessageContaining("readable by other users; fix it with: chmod 600 " + keys.passphraseFile);
+    }
+
+    @Test
     void aSystemdCredentialUnlocksTheKeyAtStart() throws Exception {
         Path creds = Files.createDirectory(tmp.resolve("creds"));
         Files.writeString(creds.resolve("mailproxy-alice"), KeyFixture.PASSPHRASE);
