@@ -45,20 +45,41 @@ final class ControlClient {
     /** Sends {@code UNLOCK email passphrase}; the request buffer (which holds the passphrase) is wiped. */
     List<String> unlock(String email, char[] passphrase) throws IOException, NotRunning {
         byte[] head = ("UNLOCK " + email + " ").getBytes(StandardCharsets.UTF_8);
-        ByteBuffer pass = StandardCharsets.UTF_8.encode(java.nio.CharBuffer.wrap(passphrase));
-        byte[] line = new byte[head.length + pass.remaining() + 1];
+        // sized for the worst case up front, so the encoder never leaves a copy behind in a buffer it outgrew
+        byte[] line = new byte[head.length + passphrase.length * 3 + 1];
         try {
-            System.arraycopy(head, 0, line, 0, head.length);
-            pass.get(line, head.length, pass.remaining());
-            line[line.length - 1] = '\n';
-            return request(line);
+            ByteBuffer out = ByteBuffer.wrap(line);
+            out.put(head);
+            java.nio.charset.CoderResult r = StandardCharsets.UTF_8.newEncoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .encode(java.nio.CharBuffer.wrap(passphrase), out, true);
+            if (r.isError()) {
+                throw new IOException("the passphrase is not valid Unicode");
+            }
+            out.put((byte) '\n');
+            return request(Arrays.copyOf(line, out.position()), true);
         } finally {
             Arrays.fill(line, (byte) 0);
-            Arrays.fill(pass.array(), (byte) 0);
         }
     }
 
     List<String> request(byte[] line) throws IOException, NotRunning {
+        return request(line, false);
+    }
+
+    /** Sends {@code line} (wiped afterwards when {@code secret}) and reads the answer. */
+    private List<String> request(byte[] line, boolean secret) throws IOException, NotRunning {
+        try {
+            return exchange(line);
+        } finally {
+            if (secret) {
+                Arrays.fill(line, (byte) 0);
+            }
+        }
+    }
+
+    private List<String> exchange(byte[] line) throws IOException, NotRunning {
         if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
             throw new NotRunning("mailproxy is not running (no control socket " + socket + "); start it with "
                     + "mailproxy run");

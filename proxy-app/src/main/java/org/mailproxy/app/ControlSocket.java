@@ -4,7 +4,6 @@ import org.mailproxy.config.ConfigError;
 import org.mailproxy.config.MailproxyConfig;
 import org.mailproxy.core.crypto.openpgp.AccountKeys;
 import org.mailproxy.core.crypto.openpgp.KeyException;
-import org.mailproxy.core.crypto.openpgp.PassphraseSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -274,7 +273,8 @@ final class ControlSocket implements AutoCloseable {
                 return "ERR bad-request\n";
             }
             try {
-                String fpr = keys.unlock(email, PassphraseSource.ofChars(pass)).fingerprint();
+                // the registry wipes the copy it is handed; this one is wiped below
+                String fpr = keys.unlock(email, pass::clone).fingerprint();
                 LOG.info("account {}: key {} unlocked through the control socket", email, fpr);
                 return "OK " + fpr + "\n";
             } catch (KeyException e) {

@@ -216,7 +216,8 @@ public final class Daemon implements AutoCloseable {
         switch (s.state()) {
             case LOCKED -> LOG.info("account {}: key locked; run `mailproxy keys unlock {}`", email, email);
             case NO_SECRET_KEY -> LOG.info("account {}: no secret key, so decryption and signing are unavailable "
-                    + "for it ({})", email, s.detail());
+                    + "for it ({})", email, s.detail().replace("account " + email.toLowerCase(java.util.Locale.ROOT)
+                    + ": ", ""));
             default -> LOG.warn("{}", s.detail());
         }
     }

@@ -22,8 +22,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * until {@link #close()}.
  *
  * <p>Which key is an account's: the configured fingerprint, or else the single secret key in the keyring whose
- * validly self-signed user ID carries the account's address. None or several is a {@link KeyException} naming what
- * to do, raised when the key is unlocked. The keyring is read afresh on every {@link #unlock} and {@link #status},
+ * validly self-signed user ID carries the account's address (when no key is valid now, the single expired or
+ * revoked one, which still decrypts old mail). None or several is a {@link KeyException} naming what to do, raised
+ * when the key is unlocked. The keyring is read afresh on every {@link #unlock} and {@link #status},
  * so a key generated or imported with {@code mailproxy keys} while the daemon runs is found without a restart.
  *
  * <p>Thread-safe: lookups are lock-free; unlocking is serialized (it is rare and slow on purpose: S2K).
@@ -160,7 +161,8 @@ public final class AccountKeys implements AutoCloseable {
             }
             UnlockedKey key;
             try {
-                key = ring.unlock(fpr, PassphraseSource.ofChars(pass));
+                // the keyring wipes the copy it is handed; no other copy is made
+                key = ring.unlock(fpr, pass::clone);
             } catch (KeyException e) {
                 if (e.getCause() instanceof PGPException) {
                     throw failed(Failure.WRONG_PASSPHRASE, "account " + addr + ": wrong passphrase for key " + fpr);
@@ -208,6 +210,14 @@ public final class AccountKeys implements AutoCloseable {
         for (String fpr : ring.fingerprintsFor(addr)) {
             if (ring.find(fpr).map(KeyInfo::secret).orElse(false)) {
                 secret.add(fpr);
+            }
+        }
+        if (secret.isEmpty()) {
+            // No key valid now: an expired (or revoked) one still decrypts the mail that was sent to it.
+            for (KeyInfo k : ring.list()) {
+                if (k.secret() && k.userIds().stream().anyMatch(u -> Keyring.addressOf(u).equals(addr))) {
+                    secret.add(k.fingerprint());
+                }
             }
         }
         if (secret.isEmpty()) {

@@ -132,6 +132,39 @@ class AccountKeysTest {
     }
 
     @Test
+    void anExpiredKeyIsStillTheAccountsKeyForDecryptingOldMail() throws Exception {
+        // created ten days ago, valid for one day
+        java.util.Date past = new java.util.Date((java.time.Instant.now().getEpochSecond() - 10 * 86400) * 1000);
+        org.bouncycastle.openpgp.api.SignatureParameters.Callback oneDay =
+                new org.bouncycastle.openpgp.api.SignatureParameters.Callback() {
+                    @Override
+                    public org.bouncycastle.openpgp.api.SignatureParameters apply(
+                            org.bouncycastle.openpgp.api.SignatureParameters p) {
+                        return p.setHashedSubpacketsFunction(sp -> {
+                            sp.removePacketsOfType(org.bouncycastle.bcpg.SignatureSubpacketTags.KEY_EXPIRE_TIME);
+                            sp.setKeyExpirationTime(false, 86400);
+                            return sp;
+                        });
+                    }
+                };
+        org.bouncycastle.openpgp.api.OpenPGPKey old = Providers.API.generateKey(4, past, false)
+                .withPrimaryKey(g -> g.generateLegacyEd25519KeyPair(), oneDay)
+                .addUserId("<old@example.org>", oneDay)
+                .addSigningSubkey(g -> g.generateLegacyEd25519KeyPair(), oneDay, null)
+                .addEncryptionSubkey(g -> g.generateLegacyX25519KeyPair(), oneDay)
+                .build(PASS.clone());
+        Keyring ring = Keyring.open(keys());
+        KeyInfo info = ring.importKeys(new ByteArrayInputStream(old.getPGPSecretKeyRing().getEncoded())).get(0);
+        assertThat(info.expires()).hasValueSatisfying(e -> assertThat(e).isBefore(java.time.Instant.now()));
+        assertThat(ring.fingerprintsFor("old@example.org")).isEmpty();
+
+        AccountKeys reg = AccountKeys.open(keys(), accounts("old@example.org"));
+        assertThat(reg.status("old@example.org").fingerprint()).contains(info.fingerprint());
+        assertThat(reg.unlock("old@example.org", PassphraseSource.ofChars(PASS)).fingerprint())
+                .isEqualTo(info.fingerprint());
+    }
+
+    @Test
     void anUnreadablePassphraseSourceIsNamed() throws Exception {
         Keyring.open(keys()).generate("alice@example.org", PASS, KeyVersion.V4);
         AccountKeys reg = AccountKeys.open(keys(), accounts("alice@example.org"));
