@@ -20,6 +20,7 @@ import org.mailproxy.smtp.codec.SmtpInputError;
 import org.mailproxy.smtp.codec.SmtpReplies;
 import org.mailproxy.smtp.codec.SmtpReply;
 import org.mailproxy.smtp.codec.SmtpRequest;
+import org.mailproxy.smtp.transform.ContentSink;
 import org.mailproxy.smtp.transform.Envelope;
 import org.mailproxy.smtp.transform.MessageStream;
 import org.mailproxy.smtp.upstream.UpstreamFailure;
@@ -114,6 +115,42 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
     private MessageStream message;
     private DotStuffer stuffer;
     private SmtpReply dataFailure;
+    /** The MAIL command as it went upstream, for the transactions a message's further copies need. */
+    private String mailCommand;
+
+    /**
+     * Where the upstream is with a message's DATA when the transform decides its recipients after the header
+     * section ({@link MessageTransform#decidesRecipients()}): not asked yet, working through {@link #script}
+     * (RSET, MAIL and RCPT when the recipients differ, then DATA), or taking content.
+     */
+    private enum UpstreamData { OPEN, NOT_STARTED, STARTING }
+
+    private UpstreamData upstreamData = UpstreamData.OPEN;
+    private final ArrayDeque<String> script = new ArrayDeque<>();
+    /** Stuffed content waiting for the upstream's 354. */
+    private final ArrayDeque<ByteBuf> held = new ArrayDeque<>();
+    /** The client's message ended while the upstream was not taking content yet. */
+    private boolean endAwaitingUpstream;
+    private MessageStream.FurtherCopies furtherCopies = MessageStream.FurtherCopies.NONE;
+    private int nextCopy;
+    /** The copy whose content goes out when its DATA gets a 354; null for the client's message itself. */
+    private MessageStream.Copy copyInProgress;
+    /** The recipients of the copy in flight, and of the copies the upstream accepted so far. */
+    private List<String> currentRecipients = List.of();
+    private final List<String> deliveredAlready = new ArrayList<>();
+    private final ContentSink contentSink = new ContentSink() {
+        @Override
+        public void write(ByteBuf content) {
+            sendContent(content);
+        }
+
+        @Override
+        public void recipients(List<String> paths) {
+            if (upstreamData == UpstreamData.NOT_STARTED) {
+                startUpstreamData(paths);
+            }
+        }
+    };
 
     SmtpSession(SessionSettings settings, SmtpCommandDecoder decoder, String id) {
         this.settings = settings;
@@ -162,7 +199,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
         }
         boolean want = switch (state) {
             case READY, AUTH_CLIENT -> pending.isEmpty();
-            case DATA -> upstream == null || upstream.isWritable();
+            case DATA -> upstreamData != UpstreamData.STARTING && (upstream == null || upstream.isWritable());
             case DATA_DISCARD -> true;
             default -> false;
         };
@@ -254,7 +291,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
         if (evt instanceof IdleStateEvent) {
             // Only while we wait for the client; while the upstream works (or cannot take more data), its own
             // deadline applies.
-            boolean heldByUpstream = state == State.DATA && upstream != null && !upstream.isWritable();
+            boolean heldByUpstream = state == State.DATA && upstream != null
+                    && (!upstream.isWritable() || upstreamData == UpstreamData.STARTING);
             if (heldByUpstream) {
                 return;
             }
@@ -291,6 +329,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
             message.abort();
             message = null;
         }
+        releaseCopyState();
         if (upstream != null) {
             // Mid-DATA the upstream connection is dropped without the terminator: nothing is delivered.
             if (was == State.DATA || was == State.DATA_STARTING || was == State.DATA_DISCARD || was == State.DATA_ENDING) {
@@ -639,6 +678,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
                         + r.parameters().substring(0, size.start(1)) + settings.transform().outputSize(declared)
                         + r.parameters().substring(size.end(1)));
             }
+            mailCommand = r.line();
             relay(r, Awaiting.MAIL);
         }
     }
@@ -680,7 +720,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
         // The transform sees the envelope before anything goes upstream, so a policy refusal (SECURITY.md 15)
         // comes before DATA and leaves the client with the message.
         try {
-            message = settings.transform().open(new Envelope(account.email(), reversePath, recipients), this::sendContent);
+            message = settings.transform().open(new Envelope(account.email(), reversePath, recipients), contentSink);
         } catch (SmtpException e) {
             reply(e.reply());
             decoder.resume();
@@ -688,8 +728,113 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
         }
         stuffer = new DotStuffer(SessionSettings.MAX_DATA_LINE);
         dataFailure = null;
+        deliveredAlready.clear();
+        if (settings.transform().decidesRecipients()) {
+            // The upstream's DATA waits for the transform's recipients, known once it read the header section.
+            upstreamData = UpstreamData.NOT_STARTED;
+            moveTo(State.DATA);
+            reply(SmtpReplies.startData());
+            decoder.startData(SessionSettings.MAX_DATA_LINE, maxMessageSize());
+            maybeRead();
+            return;
+        }
         upstream.command("DATA");
         moveTo(State.DATA_STARTING);
+    }
+
+    /**
+     * Asks the upstream for DATA for the copy going to {@code paths}: straight away when they are the envelope's
+     * recipients, else after RSET and MAIL and RCPT for just them (the Bcc recipients then get copies of their own).
+     */
+    private void startUpstreamData(List<String> paths) {
+        upstreamData = UpstreamData.STARTING;
+        script.clear();
+        if (!paths.equals(recipients)) {
+            script.add("RSET");
+            script.add(mailCommand);
+            for (String p : paths) {
+                script.add("RCPT TO:" + p);
+            }
+        }
+        script.add("DATA");
+        currentRecipients = List.copyOf(paths);
+        upstream.command(script.peek());
+    }
+
+    /** A reply to a {@link #script} command; at the 354 the held content goes out. */
+    private void scriptReply(SmtpReply r) {
+        String sent = script.poll();
+        boolean ok = "DATA".equals(sent) ? r.code() == 354 : r.isPositiveCompletion();
+        if (!ok) {
+            log.info("{} upstream refused {} for a message copy: {}", id, sent == null ? "?" : sent.split(" ")[0],
+                    r.code());
+            refuseMessage(r.code() >= 500 ? r : SmtpReplies.messageNotSent("the provider refused the message ("
+                    + r.code() + ")"), "copy refused by the provider");
+            return;
+        }
+        if (!script.isEmpty()) {
+            upstream.command(script.peek());
+            return;
+        }
+        upstreamData = UpstreamData.OPEN;
+        if (copyInProgress != null) {
+            MessageStream.Copy copy = copyInProgress;
+            copyInProgress = null;
+            try {
+                copy.writeTo(contentSink);
+            } catch (SmtpException e) {
+                refuseMessage(e.reply(), "copy failed");
+                return;
+            } catch (RuntimeException e) {
+                log.warn("{} message copy failed", id, e);
+                refuseMessage(SmtpReplies.messageNotSent("Internal error while processing the message"), "copy failure");
+                return;
+            }
+        }
+        while (!held.isEmpty() && upstream != null) {
+            upstream.write(held.poll());
+        }
+        if (upstream == null) {
+            return;
+        }
+        if (endAwaitingUpstream) {
+            endAwaitingUpstream = false;
+            finishUpstreamMessage();
+        } else {
+            upstream.flush();
+            maybeRead();
+        }
+    }
+
+    /** The terminator goes upstream; its reply is the copy's final answer. */
+    private void finishUpstreamMessage() {
+        upstream.write(stuffer.end(client.alloc()));
+        upstreamNeedsFlush = false;
+        upstream.flush();
+        upstream.expectReply();
+        moveTo(State.DATA_ENDING);
+    }
+
+    /**
+     * A message copy was refused after the client's message ended: the upstream connection is dropped (no
+     * terminator, nothing more delivered) and the client gets {@code reply}, naming who has it already.
+     */
+    private void refuseMessage(SmtpReply reply, String why) {
+        boolean clientDone = state == State.DATA_ENDING;
+        List<String> already = List.copyOf(deliveredAlready);
+        failMessage(reply, why);
+        if (clientDone) {
+            SmtpReply r = dataFailure;
+            dataFailure = null;
+            endTransaction();
+            if (!already.isEmpty()) {
+                r = SmtpReply.of(r.code() >= 500 ? 554 : 451, r.code() >= 500 ? "5.0.0" : "4.0.0",
+                        "Delivered to " + String.join(", ", already) + " but not to the others: "
+                                + String.join(" ", r.lines()) + "; sending again delivers it to the first twice");
+            }
+            reply(r);
+            moveTo(State.READY);
+        }
     }
 
     private void dataStartReply(SmtpReply r) {
@@ -709,6 +854,9 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
 
     /** The transform's output: stuffed and sent upstream. */
     private void sendContent(ByteBuf content) {
+        if (upstreamData == UpstreamData.NOT_STARTED) {
+            startUpstreamData(recipients);
+        }
         ByteBuf stuffed;
         try {
             stuffed = stuffer.stuff(client.alloc(), content);
@@ -718,6 +866,10 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
         if (upstream == null) {
             // Failed during an earlier write of this chunk; DATA_DISCARD takes it from here.
             stuffed.release();
+            return;
+        }
+        if (upstreamData == UpstreamData.STARTING) {
+            held.add(stuffed);
             return;
         }
         upstream.write(stuffed);
@@ -757,7 +909,18 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
         }
         try {
             message.end();
+            furtherCopies = message.furtherCopies();
             message = null;
+            if (upstreamData == UpstreamData.NOT_STARTED && upstream != null) {
+                // the transform wrote nothing at all
+                startUpstreamData(recipients);
+            }
+            if (upstreamData == UpstreamData.STARTING) {
+                // the upstream has not said 354 yet: the terminator follows the held content then
+                endAwaitingUpstream = true;
+                moveTo(State.DATA_ENDING);
+                return;
+            }
             if (upstream != null) {
                 upstream.write(stuffer.end(client.alloc()));
             }
@@ -789,6 +952,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
      * cancel a DATA (RFC 5321 has none), and the rest of the client's data is read and thrown away.
      */
     private void failMessage(SmtpReply reply, String why) {
+        releaseCopyState();
         if (message != null) {
             message.abort();
             message = null;
@@ -817,6 +981,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
                     inTransaction = true;
                     reversePath = awaitingArgument;
                     recipients.clear();
+                } else {
+                    mailCommand = null;
                 }
             }
             case RCPT -> {
@@ -841,6 +1007,57 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
         inTransaction = false;
         reversePath = null;
         recipients.clear();
+        releaseCopyState();
+    }
+
+    /** Forgets a message's copies and anything held for the upstream. */
+    private void releaseCopyState() {
+        upstreamData = UpstreamData.OPEN;
+        script.clear();
+        endAwaitingUpstream = false;
+        copyInProgress = null;
+        while (!held.isEmpty()) {
+            held.poll().release();
+        }
+        furtherCopies.close();
+        furtherCopies = MessageStream.FurtherCopies.NONE;
+        nextCopy = 0;
+    }
+
+    /**
+     * The upstream's answer to a copy's terminator. After an accepted copy the next one (a Bcc recipient's) starts
+     * as a transaction of its own; the client hears once all are through, or how far it got.
+     */
+    private void finalReply(SmtpReply r) {
+        if (r.isPositiveCompletion()) {
+            deliveredAlready.addAll(currentRecipients);
+            List<MessageStream.Copy> copies = furtherCopies.copies();
+            if (nextCopy < copies.size() && upstream != null && mailCommand != null) {
+                MessageStream.Copy copy = copies.get(nextCopy++);
+                copyInProgress = copy;
+                stuffer = new DotStuffer(SessionSettings.MAX_DATA_LINE);
+                upstreamData = UpstreamData.STARTING;
+                endAwaitingUpstream = true;
+                script.clear();
+                script.add(mailCommand);
+                for (String p : copy.recipients()) {
+                    script.add("RCPT TO:" + p);
+                }
+                script.add("DATA");
+                currentRecipients = copy.recipients();
+                upstream.command(script.peek());
+                return;
+            }
+            messages++;
+        } else if (!deliveredAlready.isEmpty()) {
+            r = SmtpReply.of(r.code() >= 500 ? 554 : 451, r.code() >= 500 ? "5.0.0" : "4.0.0",
+                    "Delivered to " + String.join(", ", deliveredAlready) + " but not to the others: "
+                            + String.join(" ", r.lines()) + "; sending again delivers it to the first twice");
+        }
+        endTransaction();
+        mailCommand = null;
+        reply(r);
+        moveTo(State.READY);
     }
 
     private static String pathOf(String parameters, String prefix) {
@@ -907,13 +1124,19 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
             case AWAIT_REPLY -> relayReply(r);
             case AUTH_UPSTREAM -> authReply(r);
             case DATA_STARTING -> dataStartReply(r);
-            case DATA_ENDING -> {
-                if (r.isPositiveCompletion()) {
-                    messages++;
+            case DATA -> {
+                if (upstreamData == UpstreamData.STARTING) {
+                    scriptReply(r);
+                } else {
+                    log.debug("{} ignoring an upstream reply during DATA", id);
                 }
-                endTransaction();
-                reply(r);
-                moveTo(State.READY);
+            }
+            case DATA_ENDING -> {
+                if (upstreamData == UpstreamData.STARTING) {
+                    scriptReply(r);
+                } else {
+                    finalReply(r);
+                }
             }
             default -> log.debug("{} ignoring an upstream reply in state {}", id, state);
         }

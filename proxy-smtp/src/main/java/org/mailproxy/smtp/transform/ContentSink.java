@@ -9,4 +9,12 @@ import io.netty.buffer.ByteBuf;
  */
 public interface ContentSink {
     void write(ByteBuf content);
+
+    /**
+     * Before the first write, from a transform that {@linkplain MessageTransform#decidesRecipients() decides
+     * recipients}: the envelope recipients (paths as in {@link Envelope#recipients()}) this copy goes to, when not
+     * all of them. The others get {@linkplain MessageStream#furtherCopies() copies of their own}.
+     */
+    default void recipients(java.util.List<String> paths) {
+    }
 }

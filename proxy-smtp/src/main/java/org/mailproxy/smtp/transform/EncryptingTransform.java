@@ -11,6 +11,9 @@ import org.mailproxy.core.crypto.openpgp.KeyException;
 import org.mailproxy.core.crypto.openpgp.KeyLookup;
 import org.mailproxy.core.crypto.openpgp.Keyring;
 import org.mailproxy.core.crypto.openpgp.UnlockedKey;
+import org.mailproxy.core.crypto.openpgp.spool.Spool;
+import org.mailproxy.smtp.transform.MessageStream.Copy;
+import org.mailproxy.smtp.transform.MessageStream.FurtherCopies;
 import org.mailproxy.core.mime.HeaderField;
 import org.mailproxy.core.mime.Headers;
 import org.mailproxy.core.mime.PgpMimeEncryptor;
@@ -38,6 +41,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Outgoing mail by the sending account's {@link SendPolicy}: PGP/MIME-encrypted (RFC 3156 §4) to every recipient and
@@ -52,6 +57,7 @@ import java.util.function.Supplier;
  */
 public final class EncryptingTransform implements MessageTransform {
     private static final Logger log = LoggerFactory.getLogger(EncryptingTransform.class);
+    private static final Pattern ADDRESS = Pattern.compile("[^\\s<>,;:\"()\\[\\]]+@[^\\s<>,;:\"()\\[\\]]+");
     private static final int MAX_HEADER_FIELDS = 1000;
     /** Media types of messages a client protected itself (RFC 3156, RFC 8551). */
     private static final Set<String> ALREADY_PROTECTED = Set.of("multipart/encrypted", "multipart/signed",
@@ -94,8 +100,18 @@ public final class EncryptingTransform implements MessageTransform {
     }
 
     /** What happens to one message, as far as the envelope tells. */
-    private record Plan(SendPolicy policy, String account, boolean encrypt, List<String> fingerprints,
-                        UnlockedKey signer, Optional<String> ownFingerprint) {
+    private record Plan(Envelope envelope, SendPolicy policy, String account, boolean encrypt,
+                        Map<String, String> keyByAddress, UnlockedKey signer, Optional<String> ownFingerprint) {
+
+        /** Every recipient's key and the sender's, or those of {@code addresses} and the sender's. */
+        List<String> fingerprints(List<String> addresses) {
+            Set<String> out = new LinkedHashSet<>();
+            for (String a : addresses) {
+                out.add(keyByAddress.get(a));
+            }
+            ownFingerprint.ifPresent(out::add);
+            return List.copyOf(out);
+        }
     }
 
     /**
@@ -104,6 +120,12 @@ public final class EncryptingTransform implements MessageTransform {
      */
     private static final long EXPANSION_PERCENT = 140;
     private static final long FIXED_OVERHEAD = 64 * 1024;
+
+    /** Bcc recipients of encrypted mail get copies of their own, so the first copy's recipients wait for the header. */
+    @Override
+    public boolean decidesRecipients() {
+        return true;
+    }
 
     @Override
     public long inputLimit(long upstreamLimit) {
@@ -128,7 +150,7 @@ public final class EncryptingTransform implements MessageTransform {
         List<String> required = new ArrayList<>();
         List<String> never = new ArrayList<>();
         boolean everyoneHasKey = true;
-        Set<String> fingerprints = new LinkedHashSet<>();
+        Map<String, String> keyByAddress = new HashMap<>();
         for (String rcpt : envelope.recipientAddresses()) {
             SendPolicy.Encrypt mode = policy.forRecipient(rcpt);
             Optional<String> key = mode == SendPolicy.Encrypt.NEVER ? Optional.empty() : lookup.encryptionKeyFor(rcpt);
@@ -144,7 +166,7 @@ public final class EncryptingTransform implements MessageTransform {
                 }
             }
             everyoneHasKey &= key.isPresent();
-            key.ifPresent(fingerprints::add);
+            key.ifPresent(k -> keyByAddress.put(rcpt, k));
         }
         if (!requiredWithoutKey.isEmpty()) {
             throw refused(550, "5.7.1", "Message refused: no usable OpenPGP key for "
@@ -155,9 +177,8 @@ public final class EncryptingTransform implements MessageTransform {
             throw refused(550, "5.7.1", "Message refused: the policy requires encryption for " + required.get(0)
                     + " but forbids it for " + never.get(0) + "; send them separate messages");
         }
-        boolean encrypt = everyoneHasKey && never.isEmpty() && !fingerprints.isEmpty();
+        boolean encrypt = everyoneHasKey && never.isEmpty() && !keyByAddress.isEmpty();
         Optional<String> own = lookup.encryptionKeyFor(account);
-        own.ifPresent(fingerprints::add);
         boolean sign = policy.sign() == SendPolicy.Sign.ALWAYS
                 || policy.sign() == SendPolicy.Sign.WHEN_ENCRYPTING && encrypt;
         UnlockedKey signer = null;
@@ -173,7 +194,23 @@ public final class EncryptingTransform implements MessageTransform {
                         + "` or set the account's policy sign = never");
             }
         }
-        return new Plan(policy, account, encrypt, List.copyOf(fingerprints), signer, own);
+        return new Plan(envelope, policy, account, encrypt, Map.copyOf(keyByAddress), signer, own);
+    }
+
+    /** The addresses the header shows as recipients (To, Cc), lower-cased. */
+    static Set<String> visibleAddresses(List<HeaderField> fields) {
+        Set<String> out = new java.util.HashSet<>();
+        for (HeaderField f : fields) {
+            if (f.is("To") || f.is("Cc")) {
+                // quoted display names may hold an @ that is no address
+                String v = f.unfolded().replaceAll("\"(?:[^\"\\\\]|\\\\.)*\"", " ");
+                Matcher m = ADDRESS.matcher(v);
+                while (m.find()) {
+                    out.add(m.group().toLowerCase(Locale.ROOT));
+                }
+            }
+        }
+        return out;
     }
 
     private static SmtpException refused(int code, String enhanced, String text) {
@@ -206,15 +243,21 @@ public final class EncryptingTransform implements MessageTransform {
     /** One message: the header section is collected, then the body streams to where the decision points. */
     private final class PolicyStream implements MessageStream {
         private final Plan plan;
+        private final ContentSink out;
         private final SinkOutputStream sink;
         private final ByteArrayOutputStream header = new ByteArrayOutputStream();
         private boolean atLineStart = true;
         private boolean crAtLineStart;
         /** Where body octets go once the header section is complete; null until then. */
         private OutputStream body;
+        /** The body in clear for the Bcc recipients' copies (encrypted at rest), or null without any. */
+        private Spool bccSpool;
+        private OutputStream bccSpoolOut;
+        private FurtherCopies copies = FurtherCopies.NONE;
 
         PolicyStream(Plan plan, ContentSink out) {
             this.plan = plan;
+            this.out = out;
             this.sink = new SinkOutputStream(out, ByteBufAllocator.DEFAULT);
         }
 
@@ -281,8 +324,7 @@ public final class EncryptingTransform implements MessageTransform {
             List<HeaderField> extra = autocrypt(plan, fields).map(List::of).orElse(List.of());
             try {
                 if (plan.encrypt()) {
-                    return new PgpMimeEncryptor(new Encryptor(keyring.get())).open(sink, kept, plan.fingerprints(), plan.signer(),
-                            new PgpMimeEncryptor.Options(true, plan.policy().obscuredSubject(), extra));
+                    return encrypted(fields, kept, extra);
                 }
                 if (plan.signer() != null) {
                     return PgpMimeSigner.open(sink, kept, plan.signer(), extra);
@@ -293,6 +335,109 @@ public final class EncryptingTransform implements MessageTransform {
             }
             writeHeader(raw, kept, hasBcc, extra, complete);
             return sink;
+        }
+
+        /**
+         * The encrypted message for the recipients the header shows; each Bcc recipient (in the envelope, not in
+         * To or Cc) gets a copy encrypted for them alone (and the sender), so the others cannot see their key IDs.
+         * Their copies are made from the body spooled here, after the first copy went out.
+         */
+        private OutputStream encrypted(List<HeaderField> fields, List<HeaderField> kept, List<HeaderField> extra)
+                throws IOException, KeyException {
+            Set<String> visible = visibleAddresses(fields);
+            List<String> shown = new ArrayList<>();
+            List<String> hidden = new ArrayList<>();
+            for (String path : plan.envelope().recipients()) {
+                (visible.contains(Envelope.bare(path)) ? shown : hidden).add(path);
+            }
+            if (shown.isEmpty()) {
+                // only Bcc recipients ("undisclosed recipients"): every one of them gets a copy of their own
+                shown.add(hidden.remove(0));
+            }
+            PgpMimeEncryptor.Options options = new PgpMimeEncryptor.Options(true, plan.policy().obscuredSubject(),
+                    extra);
+            out.recipients(shown);
+            OutputStream main = new PgpMimeEncryptor(new Encryptor(keyring.get())).open(sink, kept,
+                    plan.fingerprints(shown.stream().map(Envelope::bare).toList()), plan.signer(), options);
+            if (hidden.isEmpty()) {
+                return main;
+            }
+            bccSpool = new Spool(1 << 20, Long.MAX_VALUE, null);
+            bccSpoolOut = bccSpool.output();
+            List<Copy> list = new ArrayList<>();
+            for (String path : hidden) {
+                list.add(new BccCopy(path, kept, options));
+            }
+            Spool spool = bccSpool;
+            copies = new FurtherCopies() {
+                @Override
+                public List<Copy> copies() {
+                    return list;
+                }
+
+                @Override
+                public void close() {
+                    try {
+                        spool.close();
+                    } catch (IOException e) {
+                        log.debug("spool close failed", e);
+                    }
+                }
+            };
+            return new OutputStream() {
+                @Override
+                public void write(int b) throws IOException {
+                    main.write(b);
+                    bccSpoolOut.write(b);
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    main.write(b, off, len);
+                    bccSpoolOut.write(b, off, len);
+                }
+
+                @Override
+                public void close() throws IOException {
+                    main.close();
+                    bccSpoolOut.close();
+                }
+            };
+        }
+
+        /** A Bcc recipient's copy: the same header and body, encrypted to them and the sender. */
+        private final class BccCopy implements Copy {
+            private final String path;
+            private final List<HeaderField> kept;
+            private final PgpMimeEncryptor.Options options;
+
+            BccCopy(String path, List<HeaderField> kept, PgpMimeEncryptor.Options options) {
+                this.path = path;
+                this.kept = kept;
+                this.options = options;
+            }
+
+            @Override
+            public List<String> recipients() {
+                return List.of(path);
+            }
+
+            @Override
+            public void writeTo(ContentSink out) throws SmtpException {
+                SinkOutputStream copySink = new SinkOutputStream(out, ByteBufAllocator.DEFAULT);
+                try (OutputStream enc = new PgpMimeEncryptor(new Encryptor(keyring.get())).open(copySink, kept,
+                        plan.fingerprints(List.of(Envelope.bare(path))), plan.signer(), options);
+                     java.io.InputStream in = bccSpool.openStream()) {
+                    in.transferTo(enc);
+                } catch (KeyException e) {
+                    copySink.discard();
+                    throw refused(451, "4.7.0", "Message not sent: a key changed while it was being sent; try again");
+                } catch (IOException e) {
+                    copySink.discard();
+                    throw new UncheckedIOException(e);
+                }
+                copySink.flush();
+            }
         }
 
         /** The header as it came when nothing changes, byte for byte; otherwise the kept fields. */
@@ -326,14 +471,30 @@ public final class EncryptingTransform implements MessageTransform {
                     body.close();
                 }
                 sink.flush();
+                if (bccSpoolOut != null) {
+                    bccSpoolOut.close();
+                }
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
         }
 
         @Override
+        public FurtherCopies furtherCopies() {
+            return copies;
+        }
+
+        @Override
         public void abort() {
             sink.discard();
+            copies.close();
+            if (bccSpool != null) {
+                try {
+                    bccSpool.close();
+                } catch (IOException e) {
+                    log.debug("spool close failed", e);
+                }
+            }
         }
     }
 }

@@ -18,4 +18,38 @@ public interface MessageStream {
 
     /** The message will not be sent (client gone, upstream gone, refused): release everything, write nothing more. */
     void abort();
+
+    /**
+     * After {@link #end()}: messages that go upstream as transactions of their own once the first one was
+     * accepted, e.g. a Bcc recipient's copy encrypted for them alone. The caller closes them when done.
+     */
+    default FurtherCopies furtherCopies() {
+        return FurtherCopies.NONE;
+    }
+
+    /** One more message with its own recipients; {@link #writeTo} writes its content like the stream does. */
+    interface Copy {
+        java.util.List<String> recipients();
+
+        void writeTo(ContentSink sink) throws SmtpException;
+    }
+
+    /** The copies still to send, and what they hold (a spool) until closed. */
+    interface FurtherCopies extends AutoCloseable {
+        FurtherCopies NONE = new FurtherCopies() {
+            @Override
+            public java.util.List<Copy> copies() {
+                return java.util.List.of();
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+
+        java.util.List<Copy> copies();
+
+        @Override
+        void close();
+    }
 }

@@ -18,6 +18,14 @@ public interface MessageTransform {
     MessageStream open(Envelope envelope, ContentSink out) throws org.mailproxy.smtp.codec.SmtpException;
 
     /**
+     * Whether the upstream's DATA waits until the stream has read the header section and said which recipients the
+     * first copy goes to ({@link ContentSink#recipients}); the client then gets its 354 from the proxy.
+     */
+    default boolean decidesRecipients() {
+        return false;
+    }
+
+    /**
      * The largest message a client may send when the upstream takes {@code upstreamLimit} octets. A transform that
      * makes messages bigger lowers it, so that the SIZE the client sees (RFC 1870) still holds after the change.
      */
