@@ -49,7 +49,7 @@ class AngusMailE2eTest {
     Path dir;
 
     /** A client that trusts exactly the proxy's generated certificate and checks the host name. */
-    private static SSLSocketFactory trusting(Path pem) throws Exception {
+    static SSLSocketFactory trusting(Path pem) throws Exception {
         KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
         ks.load(null, null);
         try (InputStream in = Files.newInputStream(pem)) {
@@ -62,7 +62,7 @@ class AngusMailE2eTest {
         return ctx.getSocketFactory();
     }
 
-    private static Session session(RunningProxy proxy, Local local) throws Exception {
+    static Session session(RunningProxy proxy, Local local) throws Exception {
         Properties p = new Properties();
         for (String proto : new String[]{"imap", "smtp"}) {
             String k = "mail." + proto + ".";

@@ -47,6 +47,15 @@ final class RunningProxy implements AutoCloseable {
 
     /** @param extra more HOCON inside the {@code mailproxy} block, e.g. limits */
     static RunningProxy start(UpstreamStack stack, Path dir, Local local, Upstream upstream, String extra) {
+        return start(stack, dir, local, upstream, extra, Map.of());
+    }
+
+    /**
+     * @param extra        more HOCON inside the {@code mailproxy} block, e.g. limits
+     * @param accountExtra more HOCON inside an account's block, by the account's email (e.g. its key and policy)
+     */
+    static RunningProxy start(UpstreamStack stack, Path dir, Local local, Upstream upstream, String extra,
+                              Map<String, String> accountExtra) {
         Path dataDir = dir.resolve("data");
         try {
             Files.createDirectories(dataDir);
@@ -64,7 +73,8 @@ final class RunningProxy implements AutoCloseable {
         for (MailUser u : stack.users()) {
             accounts.append("    { email = \"").append(u.email()).append("\", login = \"").append(u.login())
                     .append("\", imap.upstream = \"").append(imapUrl)
-                    .append("\", smtp.upstream = \"").append(smtpUrl).append("\" }\n");
+                    .append("\", smtp.upstream = \"").append(smtpUrl).append("\"\n")
+                    .append(accountExtra.getOrDefault(u.email(), "")).append("\n    }\n");
         }
         String hocon = "mailproxy {\n"
                 + "  data-dir = \"" + dataDir + "\"\n"

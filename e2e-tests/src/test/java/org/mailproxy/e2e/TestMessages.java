@@ -87,6 +87,26 @@ final class TestMessages {
         return out.toByteArray();
     }
 
+    /**
+     * A UTF-8 message whose Subject and body carry words that must never be readable in an encrypted copy; the
+     * marker is in the Message-ID only, which stays outside the encryption.
+     */
+    static byte[] secret(String from, String to, String marker, String subjectWord, String bodyWord) {
+        String head = "From: Alice <" + from + ">\r\n"
+                + "To: <" + to + ">\r\n"
+                + "Subject: quarterly numbers " + subjectWord + "\r\n"
+                + "Message-ID: <" + marker + "@example.test>\r\n"
+                + "Date: Mon, 02 Mar 2026 10:04:00 +0000\r\n"
+                + "MIME-Version: 1.0\r\n"
+                + "Content-Type: text/plain; charset=utf-8\r\n"
+                + "Content-Transfer-Encoding: 8bit\r\n"
+                + "\r\n";
+        String body = "Grüße, the numbers: " + bodyWord + "\r\n"
+                + ".a line that starts with a dot\r\n"
+                + "Ünïcödé ✓ 日本語\r\n";
+        return (head + body).getBytes(StandardCharsets.UTF_8);
+    }
+
     static byte[] ascii(String s) {
         return s.getBytes(StandardCharsets.US_ASCII);
     }
