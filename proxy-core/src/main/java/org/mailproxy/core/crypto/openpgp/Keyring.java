@@ -3,8 +3,12 @@ package org.mailproxy.core.crypto.openpgp;
 import org.bouncycastle.bcpg.ArmoredInputStream;
 import org.bouncycastle.bcpg.ArmoredOutputStream;
 import org.bouncycastle.bcpg.BCPGInputStream;
+import org.bouncycastle.bcpg.CompressionAlgorithmTags;
+import org.bouncycastle.bcpg.HashAlgorithmTags;
 import org.bouncycastle.bcpg.PacketFormat;
 import org.bouncycastle.bcpg.SignatureSubpacketTags;
+import org.bouncycastle.bcpg.SymmetricKeyAlgorithmTags;
+import org.bouncycastle.bcpg.sig.Features;
 import org.bouncycastle.openpgp.PGPException;
 import org.bouncycastle.openpgp.PGPKeyRing;
 import org.bouncycastle.openpgp.PGPObjectFactory;
@@ -170,7 +174,32 @@ public final class Keyring {
             OpenPGPKeyGenerator.WithPrimaryKey builder = v6
                     ? gen.withPrimaryKey(g -> g.generateEd25519KeyPair(), expiry)
                     : gen.withPrimaryKey(g -> g.generateLegacyEd25519KeyPair(), expiry);
-            builder = builder.addUserId("<" + email + ">", expiry);
+            // RFC 4880 implementations (GnuPG 2.2, OpenPGP.js for v4 keys) read algorithm preferences from the user
+            // ID self-signature only; without them they fall back to AES-128 or even TripleDES.
+            SignatureParameters.Callback userId = v6 ? expiry : new SignatureParameters.Callback() {
+                @Override
+                public SignatureParameters apply(SignatureParameters p) {
+                    return p.setHashedSubpacketsFunction(sp -> {
+                        sp.removePacketsOfType(SignatureSubpacketTags.KEY_EXPIRE_TIME);
+                        if (expirySeconds > 0) {
+                            sp.setKeyExpirationTime(false, expirySeconds);
+                        }
+                        sp.removePacketsOfType(SignatureSubpacketTags.PREFERRED_SYM_ALGS);
+                        sp.removePacketsOfType(SignatureSubpacketTags.PREFERRED_HASH_ALGS);
+                        sp.removePacketsOfType(SignatureSubpacketTags.PREFERRED_COMP_ALGS);
+                        sp.removePacketsOfType(SignatureSubpacketTags.FEATURES);
+                        sp.setPreferredSymmetricAlgorithms(false, new int[]{SymmetricKeyAlgorithmTags.AES_256,
+                                SymmetricKeyAlgorithmTags.AES_128});
+                        sp.setPreferredHashAlgorithms(false, new int[]{HashAlgorithmTags.SHA512,
+                                HashAlgorithmTags.SHA256});
+                        sp.setPreferredCompressionAlgorithms(false, new int[]{CompressionAlgorithmTags.ZLIB,
+                                CompressionAlgorithmTags.ZIP, CompressionAlgorithmTags.UNCOMPRESSED});
+                        sp.setFeature(false, Features.FEATURE_MODIFICATION_DETECTION);
+                        return sp;
+                    });
+                }
+            };
+            builder = builder.addUserId("<" + email + ">", userId);
             builder = v6
                     ? builder.addSigningSubkey(g -> g.generateEd25519KeyPair(), expiry, null)
                             .addEncryptionSubkey(g -> g.generateX25519KeyPair(), expiry)

@@ -112,6 +112,29 @@ class KeyringTest {
         }
     }
 
+    @Test
+    @Tag("interop")
+    void gpgReadsTheAlgorithmPreferencesOfAV4KeyFromItsUserId() throws Exception {
+        try (ExternalTool gpg = ExternalTool.require("gpg")) {
+            Keyring k = Keyring.open(dir.resolve("keys"));
+            KeyInfo info = k.generate("prefs@example.org", PASS, KeyVersion.V4);
+            Path cert = dir.resolve("prefs.asc");
+            try (var out = Files.newOutputStream(cert)) {
+                k.export(info.fingerprint(), false, true, out);
+            }
+            // the self-signature right after the user ID packet (GnuPG's packet dump, one block per packet)
+            String dump = gpg.ok("--list-packets", cert.toString()).stdout();
+            int uid = dump.indexOf(":user ID packet:");
+            assertThat(uid).isNotNegative();
+            int sig = dump.indexOf(":signature packet:", uid);
+            int next = dump.indexOf("\n:", sig + 1);
+            String selfSig = dump.substring(sig, next < 0 ? dump.length() : next);
+            // without these GnuPG 2.2 assumes TripleDES and SHA-1 for the key (RFC 4880 13.2)
+            assertThat(selfSig).contains("sigclass 0x13").contains("pref-sym-algos: 9 7")
+                    .contains("pref-hash-algos: 10 8").contains("pref-zip-algos: 2 1 0").contains("features: 01");
+        }
+    }
+
     /** Field 7 of the pub line followed by the fpr line for {@code fingerprint}. */
     private static String expiryField(String colons, String fingerprint) {
         String[] lines = colons.split("\n");
