@@ -2,8 +2,9 @@
 
 usage: stdlib_client.py send HOST SMTP_PORT MODE CAFILE USER RCPT MESSAGE_FILE
        stdlib_client.py fetch HOST IMAP_PORT MODE CAFILE USER MESSAGE_ID
-MODE is plain, starttls or implicit (how the client talks to the proxy). The password is read from stdin, so it
-never appears in a process listing. fetch writes BODY[] of the one message with that Message-ID to stdout.
+MODE is plain, starttls or implicit (how the client talks to the proxy). RCPT may list several addresses,
+separated by commas. The password is read from stdin, so it never appears in a process listing.
+fetch writes BODY[] of the one message with that Message-ID to stdout.
 """
 import imaplib
 import smtplib
@@ -31,7 +32,7 @@ def send(host, port, mode, cafile, user, rcpt, message_file, password):
             client.starttls(context=tls_context(cafile))
             client.ehlo()
         client.login(user, password)
-        refused = client.sendmail(user, [rcpt], message)
+        refused = client.sendmail(user, rcpt.split(","), message)
         if refused:
             sys.exit("refused: %r" % refused)
 
