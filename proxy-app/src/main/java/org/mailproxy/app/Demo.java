@@ -6,6 +6,9 @@ import jakarta.mail.internet.InternetAddress;
 import jakarta.mail.internet.MimeMessage;
 import org.mailproxy.config.ConfigLoader;
 import org.mailproxy.config.MailproxyConfig;
+import org.mailproxy.core.crypto.openpgp.KeyException;
+import org.mailproxy.core.crypto.openpgp.KeyVersion;
+import org.mailproxy.core.crypto.openpgp.Keyring;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -60,7 +63,9 @@ public final class Demo implements AutoCloseable {
         EmbeddedUpstream upstream = EmbeddedUpstream.start(passwords);
         try {
             seed(upstream);
-            MailproxyConfig config = new ConfigLoader().loadString(hocon(options, dir.resolve("data"), upstream), "demo");
+            Path data = dir.resolve("data");
+            ensureKeys(dir, data);
+            MailproxyConfig config = new ConfigLoader().loadString(hocon(options, data, upstream), "demo");
             return new Demo(upstream, Daemon.start(config));
         } catch (RuntimeException e) {
             upstream.close();
@@ -73,7 +78,9 @@ public final class Demo implements AutoCloseable {
         for (User u : USERS) {
             accounts.append("    { email = ").append(quote(u.address()))
                     .append(", imap.upstream = ").append(quote(upstream.imapUrl()))
-                    .append(", smtp.upstream = ").append(quote(upstream.smtpUrl())).append(" }\n");
+                    .append(", smtp.upstream = ").append(quote(upstream.smtpUrl()))
+                    .append(", key.passphrase-file = ").append(quote(passphraseFile(dataDir.getParent(), u).toString()))
+                    .append(" }\n");
         }
         return "mailproxy {\n"
                 + "  data-dir = " + quote(dataDir.toString()) + "\n"
@@ -85,6 +92,49 @@ public final class Demo implements AutoCloseable {
                 + "  shutdown.grace-period = 5s\n"
                 + "  accounts = [\n" + accounts + "  ]\n"
                 + "}\n";
+    }
+
+    /** Where the demo keeps a user's key passphrase (owner-only, beside the data directory). */
+    static Path passphraseFile(Path demoDir, User u) {
+        return demoDir.resolve(u.address().substring(0, u.address().indexOf('@')) + ".passphrase");
+    }
+
+    /**
+     * Gives every demo user an OpenPGP key, once: both keys sit in the proxy's keyring, so mail between alice and
+     * bob goes out encrypted and the embedded provider stores only ciphertext. The passphrases are random and kept
+     * in owner-only files that the accounts' {@code key.passphrase-file} names, so the daemon unlocks at start.
+     */
+    static void ensureKeys(Path demoDir, Path dataDir) throws IOException {
+        if (!Files.exists(dataDir)) {
+            DataDirectory.createOwnerOnly(dataDir);
+        }
+        Keyring keyring = Keyring.open(dataDir.resolve("keys"));
+        java.security.SecureRandom random = new java.security.SecureRandom();
+        for (User u : USERS) {
+            Path file = passphraseFile(demoDir, u);
+            boolean hasKey = keyring.list().stream().anyMatch(k -> k.secret() && k.userIds().stream()
+                    .anyMatch(id -> id.contains("<" + u.address() + ">")));
+            if (hasKey && Files.exists(file)) {
+                continue;
+            }
+            byte[] bytes = new byte[18];
+            random.nextBytes(bytes);
+            char[] passphrase = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(bytes).toCharArray();
+            Files.deleteIfExists(file);
+            Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            Files.writeString(file, new String(passphrase) + "\n");
+            for (String fpr : keyring.fingerprintsFor(u.address())) {
+                keyring.delete(fpr);
+            }
+            try {
+                keyring.generate(u.address(), passphrase, KeyVersion.V4);
+            } catch (KeyException e) {
+                throw new IOException("cannot generate the demo key for " + u.address() + ": " + e.getMessage(), e);
+            } finally {
+                java.util.Arrays.fill(passphrase, '\0');
+            }
+        }
     }
 
     /** A HOCON quoted string (JSON rules). */
@@ -178,6 +228,9 @@ public final class Demo implements AutoCloseable {
                 .append(c).append(").\nConfirm the security exception when the SHA-256 fingerprint it shows is\n  ")
                 .append(fingerprint(c)).append('\n'));
         metricsAddress().ifPresent(m -> b.append("Metrics: http://127.0.0.1:").append(m.getPort()).append("/metrics\n"));
+        b.append("Alice and Bob have OpenPGP keys (in ").append(daemon.context().config().dataDir().resolve("keys"))
+                .append("):\nmail one sends the other through mailproxy is signed and encrypted before it leaves, and the\n")
+                .append("provider stores only the encrypted PGP/MIME message.\n");
         b.append("Stop the demo with Ctrl-C.\n");
         return b.toString();
     }

@@ -14,9 +14,20 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.mailproxy.core.crypto.openpgp.Decryptor;
+import org.mailproxy.core.crypto.openpgp.DetachedVerifier;
+import org.mailproxy.core.crypto.openpgp.Keyring;
+import org.mailproxy.core.crypto.openpgp.OpenPgpLimits;
+import org.mailproxy.core.crypto.openpgp.PassphraseSource;
+import org.mailproxy.core.crypto.openpgp.SignatureResult;
+import org.mailproxy.core.crypto.openpgp.UnlockedKey;
+import org.mailproxy.core.mime.DecryptedMessage;
+import org.mailproxy.core.mime.PgpMimeDecryptor;
 import org.slf4j.LoggerFactory;
 
+import java.io.ByteArrayInputStream;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -61,6 +72,22 @@ class DemoTest {
         return MailClients.startTls(demo.localCertificate().orElseThrow());
     }
 
+    /** The newest message of the user's INBOX as the proxy relays it (byte for byte what the provider stores). */
+    private byte[] newest(Session session, Demo.User user) throws Exception {
+        try (Store store = session.getStore("imap")) {
+            store.connect("127.0.0.1", demo.imapAddress().getPort(), user.address(), user.password());
+            Folder inbox = store.getFolder("INBOX");
+            inbox.open(Folder.READ_ONLY);
+            try {
+                java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+                inbox.getMessage(inbox.getMessageCount()).writeTo(out);
+                return out.toByteArray();
+            } finally {
+                inbox.close();
+            }
+        }
+    }
+
     private List<String> subjects(Session session, Demo.User user) throws Exception {
         try (Store store = session.getStore("imap")) {
             store.connect("127.0.0.1", demo.imapAddress().getPort(), user.address(), user.password());
@@ -98,7 +125,24 @@ class DemoTest {
             t.connect("127.0.0.1", demo.smtpAddress().getPort(), alice.address(), alice.password());
             t.sendMessage(m, m.getAllRecipients());
         }
-        await().atMost(Duration.ofSeconds(10)).until(() -> subjects(session, bob).contains(subject));
+        // both demo users have keys: the provider stores the message encrypted, the real subject inside
+        await().atMost(Duration.ofSeconds(10)).until(() -> subjects(session, bob).size() == 1);
+        byte[] stored = newest(session, bob);
+        assertThat(new String(stored, StandardCharsets.UTF_8)).contains("Subject: [...]")
+                .contains("multipart/encrypted").doesNotContain(subject).doesNotContain(body);
+        Path data = tmp.resolve("demo").resolve("data");
+        Keyring keyring = Keyring.open(data.resolve("keys"));
+        try (UnlockedKey bobKey = keyring.unlock(bob.address(),
+                PassphraseSource.fromFile(Demo.passphraseFile(tmp.resolve("demo"), bob)));
+             DecryptedMessage d = new PgpMimeDecryptor(new Decryptor(keyring, List.of(bobKey),
+                     OpenPgpLimits.DEFAULTS, null), new DetachedVerifier(keyring), OpenPgpLimits.DEFAULTS, null)
+                     .decrypt(new ByteArrayInputStream(stored))) {
+            assertThat(d.kind()).isEqualTo(DecryptedMessage.Kind.DECRYPTED);
+            assertThat(d.subject()).contains(subject);
+            assertThat(d.signatures()).singleElement()
+                    .satisfies(sig -> assertThat(sig.status()).isEqualTo(SignatureResult.Status.VALID));
+            assertThat(new String(d.message().orElseThrow().toByteArray(), StandardCharsets.UTF_8)).contains(body);
+        }
 
         String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
                 "http://127.0.0.1:" + demo.metricsAddress().orElseThrow().getPort() + "/metrics")).build(),
@@ -118,6 +162,25 @@ class DemoTest {
         assertThat(logs.list).extracting(ILoggingEvent::getFormattedMessage)
                 .anyMatch(s -> s.startsWith("mailproxy ready"))
                 .anyMatch(s -> s.equals("mailproxy stopped"));
+    }
+
+    @Test
+    void keysAreMadeOnceAndKeptFromRunToRun() throws Exception {
+        Path dir = tmp.resolve("demo");
+        Keyring keyring = Keyring.open(dir.resolve("data").resolve("keys"));
+        List<String> before = keyring.list().stream().filter(k -> k.secret()).map(k -> k.fingerprint()).sorted()
+                .toList();
+        assertThat(before).hasSize(2);
+        for (Demo.User u : Demo.USERS) {
+            assertThat(java.nio.file.Files.getPosixFilePermissions(Demo.passphraseFile(dir, u)))
+                    .containsExactlyInAnyOrder(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                            java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+        }
+        assertThat(demo.daemon().context().accountKeys().isUnlocked("alice@demo.test")).isTrue();
+        demo.close();
+        demo = Demo.start(new Demo.Options(dir, 0, 0, -1));
+        assertThat(Keyring.open(dir.resolve("data").resolve("keys")).list().stream().filter(k -> k.secret())
+                .map(k -> k.fingerprint()).sorted().toList()).isEqualTo(before);
     }
 
     @Test
