@@ -139,6 +139,53 @@ class EncryptedSubmissionTest {
     }
 
     @Test
+    void aBccCopyRefusedAfterTheOthersWentOutTellsTheClientWhoHasItAlready() throws Exception {
+        FakeSmtpServer.Options o = new FakeSmtpServer.Options();
+        o.acceptMessages = 1;
+        try (FakeSmtpServer up = new FakeSmtpServer(o);
+             ProxyFixture p = proxy(up, transform(SendPolicy.DEFAULT, true));
+             TestClient c = session(p, BOB, CAROL)) {
+            assertThat(c.cmd("DATA")).startsWith("354");
+            c.send(message(BOB, "") + ".\r\n");
+            assertThat(c.reply()).startsWith("554 5.0.0").contains("Delivered to <" + BOB + ">")
+                    .contains("Message rejected as spam");
+            assertThat(up.messages).hasSize(1);
+            assertThat(c.cmd("RSET")).startsWith("250");
+        }
+        FakeSmtpServer.Options refusing = new FakeSmtpServer.Options();
+        refusing.refusedWhenRepeated = java.util.Set.of(CAROL);
+        try (FakeSmtpServer up = new FakeSmtpServer(refusing);
+             ProxyFixture p = proxy(up, transform(SendPolicy.DEFAULT, true));
+             TestClient c = session(p, BOB, CAROL)) {
+            assertThat(c.cmd("DATA")).startsWith("354");
+            c.send(message(BOB, "") + ".\r\n");
+            assertThat(c.reply()).startsWith("554 5.0.0").contains("Delivered to <" + BOB + ">").contains("User unknown");
+            assertThat(up.messages).hasSize(1);
+        }
+    }
+
+    @Test
+    void aClientLeavingMidDataSendsNothing() throws Exception {
+        try (FakeSmtpServer up = new FakeSmtpServer(new FakeSmtpServer.Options());
+             ProxyFixture p = proxy(up, transform(SendPolicy.DEFAULT, true))) {
+            for (String cut : List.of("From: x\r\nTo: " + BOB + "\r\nSubj", message(BOB, "") + "more body\r\n")) {
+                TestClient c = session(p, BOB);
+                assertThat(c.cmd("DATA")).startsWith("354");
+                c.send(cut + "x".repeat(70_000));
+                c.close();
+            }
+            TestClient control = session(p, BOB);
+            assertThat(control.cmd("DATA")).startsWith("354");
+            control.send(message(BOB, "") + ".\r\n");
+            assertThat(control.reply()).startsWith("250");
+            control.close();
+            await().until(() -> up.events.stream().filter(e -> e.equals("dropped mid-DATA")).count() >= 1);
+            assertThat(up.messages).hasSize(1);
+            assertReadableBy(up.messages.get(0), bobKey);
+        }
+    }
+
+    @Test
     void withoutBccOneTransactionCarriesTheEncryptedMessage() throws Exception {
         try (FakeSmtpServer up = new FakeSmtpServer(new FakeSmtpServer.Options());
              ProxyFixture p = proxy(up, transform(SendPolicy.DEFAULT, true));

@@ -40,6 +40,10 @@ final class FakeSmtpServer implements AutoCloseable {
         SSLContext ssl = TestPki.serverContext(TestPki.TRUSTED_P12);
         Map<String, String> users = Map.of("alice", "secret");
         Set<String> refusedRecipients = Set.of();
+        /** Accepted the first time they are given, refused every later time (a copy's own transaction). */
+        Set<String> refusedWhenRepeated = Set.of();
+        /** Messages after this many get 554 after their data. */
+        int acceptMessages = Integer.MAX_VALUE;
         /** Close the connection after this many octets of DATA; -1: never. */
         int dropAfterDataBytes = -1;
         /** When set, the reply after the end of data waits for this latch. */
@@ -58,6 +62,7 @@ final class FakeSmtpServer implements AutoCloseable {
 
     final Options options;
     final List<String> commands = new CopyOnWriteArrayList<>();
+    private final Set<String> recipientsSeen = java.util.concurrent.ConcurrentHashMap.newKeySet();
     final List<byte[]> messages = new CopyOnWriteArrayList<>();
     final List<String> events = new CopyOnWriteArrayList<>();
     final List<String> digests = new CopyOnWriteArrayList<>();
@@ -166,7 +171,9 @@ final class FakeSmtpServer implements AutoCloseable {
                     case "MAIL" -> write("250 2.1.0 Ok\r\n");
                     case "RCPT" -> {
                         String to = line.substring(line.indexOf('<') + 1, line.indexOf('>'));
+                        boolean repeated = !recipientsSeen.add(to);
                         write(options.refusedRecipients.contains(to)
+                                || repeated && options.refusedWhenRepeated.contains(to)
                                 ? "550 5.1.1 <" + to + ">: Recipient address rejected: User unknown\r\n"
                                 : "250 2.1.5 Ok\r\n");
                     }
@@ -192,6 +199,11 @@ final class FakeSmtpServer implements AutoCloseable {
                             } catch (InterruptedException e) {
                                 Thread.currentThread().interrupt();
                             }
+                        }
+                        if (messages.size() > options.acceptMessages) {
+                            messages.remove(messages.size() - 1);
+                            write("554 5.7.1 Message rejected as spam\r\n");
+                            continue;
                         }
                         write("250 2.0.0 Ok: queued as F4KE\r\n");
                     }
