@@ -1,0 +1,181 @@
+package org.mailproxy.e2e;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.io.TempDir;
+import org.mailproxy.e2e.RunningProxy.Local;
+import org.mailproxy.e2e.RunningProxy.Upstream;
+import org.mailproxy.testing.MailStack;
+import org.mailproxy.testing.MailUser;
+import org.mailproxy.testing.RequiresMailStack;
+import org.mailproxy.testing.StoredMessage;
+import org.mailproxy.testing.UpstreamStack;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.mailproxy.e2e.PgpWorld.ALICE;
+import static org.mailproxy.e2e.PgpWorld.BOB;
+
+/**
+ * The provider's connection breaks while an encrypted message streams to it (a relay between the proxy and
+ * Postfix resets both sides after a number of octets): the client gets a temporary failure, never a 250
+ * (SECURITY.md 14: the client keeps the message); Dovecot gets nothing of it; when the client sends the same
+ * message again it is delivered once, encrypted, whole.
+ */
+@RequiresMailStack
+class EncryptedUpstreamCutE2eTest {
+
+    @TempDir
+    static Path classDir;
+
+    private static PgpWorld world;
+    private static CuttingRelay relay;
+    private static RunningProxy proxy;
+
+    /** The mail stack with its submissions port behind the relay (the stack's certificate names 127.0.0.1). */
+    private record Relayed(MailStack stack, int relayPort) implements UpstreamStack {
+        @Override
+        public String host() {
+            return "127.0.0.1";
+        }
+
+        @Override
+        public int imapsPort() {
+            return stack.imapsPort();
+        }
+
+        @Override
+        public int imapStarttlsPort() {
+            return stack.imapStarttlsPort();
+        }
+
+        @Override
+        public int submissionPort() {
+            return stack.submissionPort();
+        }
+
+        @Override
+        public int submissionsPort() {
+            return relayPort;
+        }
+
+        @Override
+        public Path caCertFile() {
+            return stack.caCertFile();
+        }
+
+        @Override
+        public List<MailUser> users() {
+            return stack.users();
+        }
+
+        @Override
+        public void deliver(MailUser user, String folder, byte[] rfc822) {
+            stack.deliver(user, folder, rfc822);
+        }
+
+        @Override
+        public List<StoredMessage> messages(MailUser user, String folder) {
+            return stack.messages(user, folder);
+        }
+
+        @Override
+        public void clearMailbox(MailUser user) {
+            stack.clearMailbox(user);
+        }
+
+        @Override
+        public void stopPostfix() {
+            stack.stopPostfix();
+        }
+
+        @Override
+        public void startPostfix() {
+            stack.startPostfix();
+        }
+    }
+
+    @BeforeAll
+    static void start(MailStack stack) throws Exception {
+        world = new PgpWorld(classDir, BOB);
+        relay = new CuttingRelay("127.0.0.1", stack.submissionsPort());
+        proxy = RunningProxy.start(new Relayed(stack, relay.port()), classDir, Local.OFF, Upstream.IMPLICIT, "",
+                world.aliceAccount(""));
+    }
+
+    @AfterAll
+    static void stop() throws IOException {
+        if (proxy != null) {
+            proxy.close();
+        }
+        if (relay != null) {
+            relay.close();
+        }
+        if (world != null) {
+            world.close();
+        }
+    }
+
+    @BeforeEach
+    void noCut() {
+        relay.cutAfter(-1);
+    }
+
+    /**
+     * One message on a fresh session; every reply in order, stopping at the first one that is neither 2xx nor 3xx.
+     * A proxy that closes the connection while the message is still being written ends the list with "closed".
+     */
+    private static List<String> send(MailUser from, byte[] message) throws IOException {
+        List<String> replies = new ArrayList<>();
+        try (RawSmtp c = new RawSmtp(proxy.smtpPort())) {
+            for (String command : new String[]{null, "EHLO client.example.test",
+                    "AUTH PLAIN " + RawSmtp.plain(from.login(), from.password()), "MAIL FROM:<" + from.email() + ">",
+                    "RCPT TO:<" + BOB + ">", "DATA"}) {
+                String reply = command == null ? c.reply() : c.command(command);
+                replies.add(reply == null ? "closed" : reply);
+                if (reply == null || !reply.matches("^[23]\\d\\d .*")) {
+                    return replies;
+                }
+            }
+            try {
+                c.send(RawSmtp.stuffed(message));
+                c.send(".\r\n");
+            } catch (IOException e) {
+                replies.add("closed while writing: " + e.getMessage());
+            }
+            String end = c.reply();
+            replies.add(end == null ? "closed" : end);
+        }
+        return replies;
+    }
+
+    @ParameterizedTest(name = "cut after {0} octets from the proxy")
+    @ValueSource(longs = {100_000, 500_000})
+    void cutMidDataGivesATemporaryFailureAndTheRetryArrivesOnce(long cutAfter, MailStack stack) throws IOException {
+        String marker = "cut-" + cutAfter + "-" + UUID.randomUUID();
+        byte[] message = TestMessages.withAttachment(ALICE, BOB, marker, 600_000, cutAfter);
+        int cutsBefore = relay.cuts();
+        relay.cutAfter(cutAfter);
+        List<String> replies = send(stack.alice(), message);
+        assertThat(relay.cuts()).as("the relay cut the provider's connection").isEqualTo(cutsBefore + 1);
+        assertThat(replies).as("what the client heard").hasSize(7);
+        assertThat(replies.get(5)).as("reply to DATA").startsWith("354 ");
+        assertThat(replies.get(6)).as("reply to the end of data").matches("^4\\d\\d .*");
+
+        relay.cutAfter(-1);
+        List<String> retry = send(stack.alice(), message);
+        assertThat(retry.get(retry.size() - 1)).as("the retry: " + retry).startsWith("250 ");
+        StoredMessage stored = Mailboxes.awaitDelivered(stack, stack.bob(), marker);
+        world.assertEncrypted(stored, message, BOB, List.of("See the attachment."));
+        assertThat(stack.messages(stack.bob(), "INBOX")).as("copies of the message in bob's INBOX")
+                .filteredOn(m -> m.text().contains(marker)).hasSize(1);
+    }
+}
