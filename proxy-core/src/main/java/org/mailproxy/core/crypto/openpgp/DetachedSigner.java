@@ -1,14 +1,12 @@
 package org.mailproxy.core.crypto.openpgp;
 
 import org.bouncycastle.bcpg.ArmoredOutputStream;
-import org.bouncycastle.bcpg.HashAlgorithmTags;
 import org.bouncycastle.openpgp.PGPException;
 import org.bouncycastle.openpgp.PGPPublicKey;
 import org.bouncycastle.openpgp.PGPSignature;
 import org.bouncycastle.openpgp.PGPSignatureGenerator;
 import org.bouncycastle.openpgp.PGPSignatureSubpacketGenerator;
 import org.bouncycastle.openpgp.api.OpenPGPCertificate;
-import org.bouncycastle.openpgp.operator.jcajce.JcaPGPContentSignerBuilder;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -41,9 +39,8 @@ public final class DetachedSigner {
         OpenPGPCertificate.OpenPGPComponentKey sk = signer.signingKey();
         PGPPublicKey pub = sk.getPGPPublicKey();
         try {
-            PGPSignatureGenerator sg = new PGPSignatureGenerator(new JcaPGPContentSignerBuilder(pub.getAlgorithm(),
-                    HashAlgorithmTags.SHA256).setProvider(Providers.BC).setDigestProvider(Providers.jdkDigest())
-                    .setSecureRandom(Providers.RANDOM), pub, pub.getVersion() == 6 ? 6 : 4);
+            PGPSignatureGenerator sg = new PGPSignatureGenerator(EdDsaContentSignerBuilder.forKey(pub), pub,
+                    pub.getVersion() == 6 ? 6 : 4);
             sg.init(PGPSignature.BINARY_DOCUMENT, signer.privateKey(sk.getKeyIdentifier().getKeyId()));
             PGPSignatureSubpacketGenerator hashed = new PGPSignatureSubpacketGenerator();
             hashed.setSignatureCreationTime(true, new Date());

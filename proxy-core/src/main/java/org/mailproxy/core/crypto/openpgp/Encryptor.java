@@ -2,7 +2,6 @@ package org.mailproxy.core.crypto.openpgp;
 
 import org.bouncycastle.bcpg.AEADAlgorithmTags;
 import org.bouncycastle.bcpg.ArmoredOutputStream;
-import org.bouncycastle.bcpg.HashAlgorithmTags;
 import org.bouncycastle.bcpg.SymmetricKeyAlgorithmTags;
 import org.bouncycastle.bcpg.sig.Features;
 import org.bouncycastle.openpgp.PGPEncryptedDataGenerator;
@@ -14,7 +13,6 @@ import org.bouncycastle.openpgp.PGPSignature;
 import org.bouncycastle.openpgp.PGPSignatureGenerator;
 import org.bouncycastle.openpgp.PGPSignatureSubpacketGenerator;
 import org.bouncycastle.openpgp.api.OpenPGPCertificate;
-import org.bouncycastle.openpgp.operator.jcajce.JcaPGPContentSignerBuilder;
 import org.bouncycastle.openpgp.operator.PGPDataEncryptorBuilder;
 import org.bouncycastle.openpgp.operator.jcajce.JcePGPDataEncryptorBuilder;
 import org.bouncycastle.openpgp.operator.jcajce.JcePublicKeyKeyEncryptionMethodGenerator;
@@ -107,11 +105,8 @@ public final class Encryptor {
             if (signer != null) {
                 OpenPGPCertificate.OpenPGPComponentKey sk = signer.signingKey();
                 PGPPublicKey pub = sk.getPGPPublicKey();
-                // SHA-256 through the JDK (SHA-NI intrinsics); Bouncy Castle's pure-Java SHA-512 halves throughput
-                sg = new PGPSignatureGenerator(new JcaPGPContentSignerBuilder(pub.getAlgorithm(),
-                        HashAlgorithmTags.SHA256).setProvider(Providers.BC).setDigestProvider(Providers.jdkDigest())
-                        .setSecureRandom(Providers.RANDOM),
-                        pub, pub.getVersion() == 6 ? 6 : 4);
+                // one SHA-256 pass through the JDK (SHA-NI intrinsics) for Ed25519 keys
+                sg = new PGPSignatureGenerator(EdDsaContentSignerBuilder.forKey(pub), pub, pub.getVersion() == 6 ? 6 : 4);
                 sg.init(PGPSignature.BINARY_DOCUMENT, signer.privateKey(sk.getKeyIdentifier().getKeyId()));
                 PGPSignatureSubpacketGenerator hashed = new PGPSignatureSubpacketGenerator();
                 hashed.setSignatureCreationTime(true, new Date());
