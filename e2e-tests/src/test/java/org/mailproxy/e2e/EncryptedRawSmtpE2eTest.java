@@ -195,4 +195,69 @@ class EncryptedRawSmtpE2eTest {
                     .filteredOn(m -> m.text().contains(marker)).hasSize(1);
         }
     }
+
+    @Test
+    void toAndCcRecipientsShareOneCopyEachCanRead(MailStack stack) throws IOException {
+        String marker = "to-cc-" + UUID.randomUUID();
+        String subjectWord = "subj" + UUID.randomUUID();
+        String bodyWord = "body" + UUID.randomUUID();
+        byte[] message = TestMessages.ascii("From: <" + ALICE + ">\r\nTo: <" + BOB + ">\r\nCc: <" + CAROL + ">\r\n"
+                + "Subject: for both " + subjectWord + "\r\nMessage-ID: <" + marker + "@example.test>\r\n"
+                + "Date: Mon, 02 Mar 2026 10:07:00 +0000\r\n\r\n" + bodyWord + "\r\n");
+        try (RawSmtp c = RawSmtp.authenticated(proxy.smtpPort(), stack.alice())) {
+            List<String> replies = c.transaction(ALICE, List.of(BOB, CAROL), message);
+            assertThat(replies.get(replies.size() - 1)).as("end of data: " + replies).startsWith("250 ");
+        }
+        for (MailUser u : List.of(stack.bob(), stack.carol())) {
+            StoredMessage stored = Mailboxes.awaitDelivered(stack, u, marker);
+            world.assertEncrypted(stored, message, u.email(), List.of(subjectWord, bodyWord));
+            assertThat(world.recipientKeyIds(stored)).as("the keys %s's copy is encrypted to", u)
+                    .containsExactlyInAnyOrderElementsOf(keyIds(BOB, CAROL, ALICE));
+        }
+    }
+
+    /** The Autocrypt field on encrypted mail carries alice's own certificate (Autocrypt Level 1 §2.1). */
+    @Test
+    void theAutocryptFieldCarriesTheSendersCertificate(MailStack stack) throws IOException {
+        String marker = "autocrypt-" + UUID.randomUUID();
+        byte[] message = TestMessages.secret(ALICE, BOB, marker, "s", "b");
+        try (RawSmtp c = RawSmtp.authenticated(proxy.smtpPort(), stack.alice())) {
+            List<String> replies = c.transaction(ALICE, List.of(BOB), message);
+            assertThat(replies.get(replies.size() - 1)).as("end of data: " + replies).startsWith("250 ");
+        }
+        StoredMessage stored = Mailboxes.awaitDelivered(stack, stack.bob(), marker);
+        String autocrypt = stored.header("Autocrypt");
+        assertThat(autocrypt).as("the Autocrypt field").isNotNull().startsWith("addr=" + ALICE + "; keydata=");
+        byte[] keydata = java.util.Base64.getMimeDecoder().decode(autocrypt.substring(autocrypt.indexOf("keydata=") + 8));
+        Gpg.Result shown = world.gpg(BOB).ok(keydata, "--with-colons", "--show-keys");
+        assertThat(new String(shown.stdout(), StandardCharsets.UTF_8)).as("gpg --show-keys of the keydata")
+                .contains("fpr:::::::::" + world.alice.fingerprint() + ":")
+                .doesNotContain("sec:");
+    }
+
+    /** Mail the client encrypted itself passes as it came: nothing is wrapped twice or re-signed. */
+    @Test
+    void mailTheClientEncryptedItselfPassesUntouched(MailStack stack) throws IOException {
+        String marker = "client-encrypted-" + UUID.randomUUID();
+        // made with bob's gpg, which holds bob's certificate: what matters is only that it is PGP/MIME already
+        Gpg.Result armored = world.gpg(BOB).ok("hello from alice's own client\r\n".getBytes(StandardCharsets.UTF_8),
+                "-a", "-r", world.fingerprint(BOB), "--encrypt");
+        String boundary = "b-" + marker;
+        byte[] message = TestMessages.ascii("From: <" + ALICE + ">\r\nTo: <" + BOB + ">\r\n"
+                + "Subject: already encrypted\r\nMessage-ID: <" + marker + "@example.test>\r\n"
+                + "Date: Mon, 02 Mar 2026 10:08:00 +0000\r\nMIME-Version: 1.0\r\n"
+                + "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"" + boundary
+                + "\"\r\n\r\n--" + boundary + "\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--"
+                + boundary + "\r\nContent-Type: application/octet-stream\r\n\r\n"
+                + new String(armored.stdout(), StandardCharsets.US_ASCII).replace("\r\n", "\n").replace("\n", "\r\n")
+                + "\r\n--" + boundary + "--\r\n");
+        try (RawSmtp c = RawSmtp.authenticated(proxy.smtpPort(), stack.alice())) {
+            List<String> replies = c.transaction(ALICE, List.of(BOB), message);
+            assertThat(replies.get(replies.size() - 1)).as("end of data: " + replies).startsWith("250 ");
+        }
+        StoredMessage stored = Mailboxes.awaitDelivered(stack, stack.bob(), marker);
+        assertThat(stored.text()).as("bob's copy ends with what the client sent")
+                .endsWith(new String(message, StandardCharsets.US_ASCII));
+        assertThat(stored.text()).as("one encryption layer").containsOnlyOnce("-----BEGIN PGP MESSAGE-----");
+    }
 }
