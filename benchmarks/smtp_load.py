@@ -251,8 +251,10 @@ def cmd_check(args):
             print(f"CHECK FAIL: the decrypted body of message {index} differs from the one sent")
             return 1
         status = result.stderr.decode("utf-8", "replace")
-        sig = "good signature" if "[GNUPG:] GOODSIG" in status else \
-            ("signature not checked" if "NO_PUBKEY" in status or "GOODSIG" not in status else "BAD signature")
+        if "[GNUPG:] BADSIG" in status:
+            print(f"CHECK FAIL: the signature in {sample} is bad")
+            return 1
+        sig = "good signature" if "[GNUPG:] GOODSIG" in status else "signature not verified"
         note = f"; gpg decrypted message {index}: body as sent, {sig}"
     print(f"CHECK OK: {len(files)} messages, all {args.expect}{note}")
     return 0
