@@ -141,6 +141,11 @@ final class Gpg implements AutoCloseable {
         return run(message, "--passphrase", passphrase, "--decrypt");
     }
 
+    /** Verifies a detached signature over a file; the caller judges exit code and status lines. */
+    Result verifyDetached(Path signature, Path data) {
+        return run(null, "--verify", signature.toString(), data.toString());
+    }
+
     /** Key IDs of the public-key encrypted session key packets (the recipients a message names), upper case. */
     Set<String> recipientKeyIds(byte[] message) {
         // --list-packets needs no secret key: it reads the PKESK headers; exit status 2 without a secret key is fine
