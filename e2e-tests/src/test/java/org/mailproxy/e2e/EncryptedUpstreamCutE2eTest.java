@@ -3,9 +3,10 @@ package org.mailproxy.e2e;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.io.TempDir;
 import org.mailproxy.e2e.RunningProxy.Local;
 import org.mailproxy.e2e.RunningProxy.Upstream;
 import org.mailproxy.testing.MailStack;
@@ -28,7 +29,7 @@ import static org.mailproxy.e2e.PgpWorld.BOB;
  * The provider's connection breaks while an encrypted message streams to it (a relay between the proxy and
  * Postfix resets both sides after a number of octets): the client gets a temporary failure, never a 250
  * (SECURITY.md 14: the client keeps the message); Dovecot gets nothing of it; when the client sends the same
- * message again it is delivered once, encrypted, whole.
+ * message again it is delivered once, encrypted, whole. A provider that resets every connection gives a 4xx too.
  */
 @RequiresMailStack
 class EncryptedUpstreamCutE2eTest {
@@ -177,5 +178,23 @@ class EncryptedUpstreamCutE2eTest {
         world.assertEncrypted(stored, message, BOB, List.of("See the attachment."));
         assertThat(stack.messages(stack.bob(), "INBOX")).as("copies of the message in bob's INBOX")
                 .filteredOn(m -> m.text().contains(marker)).hasSize(1);
+    }
+
+    /** The provider unreachable (every connection reset at once): a 4xx before DATA, and the same daemon recovers. */
+    @Test
+    void providerResettingEveryConnectionGivesATemporaryFailure(MailStack stack) throws IOException {
+        String marker = "reset-" + UUID.randomUUID();
+        byte[] message = TestMessages.secret(ALICE, BOB, marker, "s", "b");
+        relay.cutAfter(0);
+        List<String> replies = send(stack.alice(), message);
+        assertThat(replies.get(replies.size() - 1)).as("what the client heard: " + replies).matches("^4\\d\\d .*");
+        assertThat(replies).as("no 354: nothing of the message was taken").noneMatch(r -> r.startsWith("354"));
+
+        relay.cutAfter(-1);
+        List<String> retry = send(stack.alice(), message);
+        assertThat(retry.get(retry.size() - 1)).as("the retry: " + retry).startsWith("250 ");
+        StoredMessage stored = Mailboxes.awaitDelivered(stack, stack.bob(), marker);
+        world.assertEncrypted(stored, message, BOB, List.of());
+        assertThat(stack.messages(stack.bob(), "INBOX")).filteredOn(m -> m.text().contains(marker)).hasSize(1);
     }
 }
