@@ -192,10 +192,9 @@ class EncryptedSendE2eTest {
             transport.connect(alice.login(), alice.password());
             transport.sendMessage(message, message.getAllRecipients());
         }
-        byte[] inner;
-        StoredMessage stored = Mailboxes.awaitDelivered(stack, stack.bob(), marker);
         assertDeliveredEncrypted(stack, marker, sent.toByteArray(), subjectWord, bodyWord);
-        inner = world.assertEncrypted(stored, sent.toByteArray(), BOB, List.of());
+        StoredMessage stored = Mailboxes.awaitDelivered(stack, stack.bob(), marker);
+        byte[] inner = world.assertEncrypted(stored, sent.toByteArray(), BOB, List.of());
         assertThat(PgpWorld.field(new String(inner, StandardCharsets.UTF_8), "Content-Type"))
                 .as("the inner entity is the client's multipart/mixed").startsWith("multipart/mixed");
         assertThat(new String(inner, StandardCharsets.US_ASCII)).as("the attachment's name travels inside")
