@@ -125,10 +125,16 @@ final class PgpWorld implements AutoCloseable {
      * header. Returns the decrypted entity.
      */
     byte[] assertEncrypted(StoredMessage stored, byte[] sent, String reader, List<String> secrets) {
+        return assertEncrypted(stored, sent, reader, secrets, "[...]");
+    }
+
+    /** As {@link #assertEncrypted(StoredMessage, byte[], String, List)} with a configured obscured Subject. */
+    byte[] assertEncrypted(StoredMessage stored, byte[] sent, String reader, List<String> secrets,
+                           String outerSubject) {
         String text = stored.text();
         assertThat(stored.header("Content-Type")).as("outer Content-Type")
                 .startsWith("multipart/encrypted").contains("application/pgp-encrypted");
-        assertThat(stored.header("Subject")).as("outer Subject").isEqualTo("[...]");
+        assertThat(stored.header("Subject")).as("outer Subject").isEqualTo(outerSubject);
         assertThat(stored.header("Bcc")).as("outer Bcc").isNull();
         for (String s : secrets) {
             assertThat(text).as("stored bytes contain the secret text %s", s).doesNotContain(s);

@@ -23,13 +23,15 @@ import static org.mailproxy.e2e.PgpWorld.BOB;
 import static org.mailproxy.e2e.PgpWorld.CAROL;
 
 /**
- * Signing by policy. With {@code policy.sign = always}, mail to carol (no key, so not encrypted) goes out as
- * PGP/MIME {@code multipart/signed} (RFC 3156 §5) whose signature gpg verifies over the first part as Dovecot stored
- * it. With alice's key locked (no passphrase source in the configuration), mail that would be encrypted and signed
+ * Policy rules and signing. alice's policy: {@code sign = always}, a custom obscured Subject, encryption required
+ * for the domain example.test and never for carol (an address rule beats a domain rule). Mail to carol (no key)
+ * goes out as PGP/MIME {@code multipart/signed} (RFC 3156 §5) whose signature gpg verifies over the first part as
+ * Dovecot stored it; mail to bob is encrypted under the custom Subject; one message to both is refused, since one
+ * rule requires what the other forbids. With alice's key locked (no passphrase source in the configuration), mail that would be encrypted and signed
  * gets 451 4.7.0 saying how to unlock, and nothing is sent, while mail that needs no signature still goes out.
  */
 @RequiresMailStack
-class SigningPolicyE2eTest {
+class PolicyRulesAndSigningE2eTest {
 
     @TempDir
     static Path classDir;
@@ -47,7 +49,9 @@ class SigningPolicyE2eTest {
         Path s = classDir.resolve("sign-always");
         signingKeys = new PgpWorld(s, BOB);
         signing = RunningProxy.start(stack, s, Local.OFF, Upstream.IMPLICIT, "",
-                signingKeys.aliceAccount("policy.sign = always"));
+                signingKeys.aliceAccount("policy { sign = always, obscured-subject = \"" + OBSCURED + "\"\n"
+                        + "  rules = [ { match = \"example.test\", encrypt = required },\n"
+                        + "            { match = \"" + CAROL + "\", encrypt = never } ] }"));
         Path l = classDir.resolve("locked");
         lockedKeys = new PgpWorld(l, BOB);
         // no key block: the key stays locked until `mailproxy keys unlock`
@@ -66,6 +70,8 @@ class SigningPolicyE2eTest {
             }
         }
     }
+
+    private static final String OBSCURED = "(encrypted message)";
 
     private static String latin1(byte[] b) {
         return new String(b, StandardCharsets.ISO_8859_1);
@@ -142,5 +148,27 @@ class SigningPolicyE2eTest {
         }
         assertThat(stack.messages(stack.bob(), "INBOX")).as("bob's INBOX")
                 .noneMatch(m -> m.text().contains(refusedMarker));
+    }
+
+    @Test
+    void aDomainRuleRequiresEncryptionAndAnAddressRuleForbidsIt(MailStack stack) throws IOException {
+        String run = UUID.randomUUID().toString();
+        String bobMarker = "rule-bob-" + run;
+        byte[] toBob = TestMessages.secret(ALICE, BOB, bobMarker, "s" + run, "b" + run);
+        String bothMarker = "rule-both-" + run;
+        try (RawSmtp c = RawSmtp.authenticated(signing.smtpPort(), stack.alice())) {
+            List<String> replies = c.transaction(ALICE, List.of(BOB), toBob);
+            assertThat(replies.get(replies.size() - 1)).as("to bob: " + replies).startsWith("250 ");
+            List<String> both = c.transaction(ALICE, List.of(BOB, CAROL),
+                    TestMessages.secret(ALICE, BOB, bothMarker, "s" + run, "b" + run));
+            assertThat(both).as("MAIL, RCPT x2, DATA").hasSize(4);
+            assertThat(both.get(3)).as("reply to DATA for bob and carol").matches("^550 5\\.7\\.1 .*")
+                    .contains(BOB).contains(CAROL);
+        }
+        StoredMessage stored = Mailboxes.awaitDelivered(stack, stack.bob(), bobMarker);
+        signingKeys.assertEncrypted(stored, toBob, BOB, List.of("s" + run, "b" + run), OBSCURED);
+        for (var u : List.of(stack.bob(), stack.carol())) {
+            assertThat(stack.messages(u, "INBOX")).as("%s's INBOX", u).noneMatch(m -> m.text().contains(bothMarker));
+        }
     }
 }
