@@ -18,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -150,17 +151,24 @@ class EncryptionPolicyE2eTest {
         MailUser alice = stack.alice();
         String run = UUID.randomUUID().toString();
 
-        // swaks to carol alone
+        // swaks to carol alone, one command at a time and pipelined (RFC 2920)
         Tool swaks = Tool.require("swaks");
         String swaksMarker = "req-swaks-" + run;
         byte[] toCarol = TestMessages.secret(ALICE, CAROL, swaksMarker, "s" + run, "b" + run);
-        Tool.Result s = swaks.run(dir, TIMEOUT, List.of(
-                "--server", "127.0.0.1", "--port", Integer.toString(required.smtpPort()),
-                "--ehlo", "client.example.test", "--from", ALICE, "--to", CAROL,
-                "--auth", "PLAIN", "--auth-user", alice.login(), "--auth-password", alice.password(),
-                "--data", "-", "--timeout", "30"), Arrays.copyOf(toCarol, toCarol.length - 2), Map.of());
-        assertThat(s.exit()).as("swaks' exit status; " + s.describe() + "\n" + s.out()).isNotZero();
-        assertThat(s.out()).as("swaks' transcript").containsPattern("<\\*\\* +550 5\\.7\\.1 .*" + CAROL);
+        for (boolean pipelined : new boolean[]{false, true}) {
+            List<String> args = new ArrayList<>(List.of(
+                    "--server", "127.0.0.1", "--port", Integer.toString(required.smtpPort()),
+                    "--ehlo", "client.example.test", "--from", ALICE, "--to", CAROL,
+                    "--auth", "PLAIN", "--auth-user", alice.login(), "--auth-password", alice.password(),
+                    "--data", "-", "--timeout", "30"));
+            if (pipelined) {
+                args.add("--pipeline");
+            }
+            Tool.Result s = swaks.run(dir, TIMEOUT, args, Arrays.copyOf(toCarol, toCarol.length - 2), Map.of());
+            assertThat(s.exit()).as("swaks' exit status; " + s.describe() + "\n" + s.out()).isNotZero();
+            assertThat(s.out()).as("swaks' transcript, pipelined: " + pipelined)
+                    .containsPattern("<\\*\\* +550 5\\.7\\.1 .*" + CAROL);
+        }
 
         // smtplib to bob (has a key) and carol (has none): the whole message is refused, naming carol only
         String pyMarker = "req-smtplib-" + run;
