@@ -290,6 +290,9 @@ verdict() { awk -v r="$1" 'BEGIN {print (r <= 1.5) ? "meets" : "misses"}'; }
 out "ratio proxy/direct (medians): submit $ratio_s ($(verdict "$ratio_s") the target <= 1.5), deliver $ratio_d ($(verdict "$ratio_d"))"
 out "per round, submit: $(for r in $(seq 1 "$ROUNDS"); do awk -v p="${SUB[proxy,$r]}" -v d="${SUB[direct,$r]}" 'BEGIN {printf "%.3f ", p / d}'; done)" \
   "| deliver: $(for r in $(seq 1 "$ROUNDS"); do awk -v p="${DEL[proxy,$r]}" -v d="${DEL[direct,$r]}" 'BEGIN {printf "%.3f ", p / d}'; done)"
+cpu_med=$(for r in $(seq 1 "$ROUNDS"); do echo "${CPUS[$r]}"; done | sort -g \
+  | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}')
+out "proxy CPU (user + system) per message, median round: $(awk -v c="$cpu_med" -v n="$MESSAGES" 'BEGIN {printf "%.2f", c * 1000 / n}') ms"
 out "check of the last proxy round: $PROXY_CHECK"
 out "proxy after the load: RSS $(rss_mib "$PROXY_PID" VmRSS) MiB, peak RSS $(rss_mib "$PROXY_PID" VmHWM) MiB"
 
