@@ -3,6 +3,7 @@ package org.mailproxy.e2e;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -18,12 +19,14 @@ import org.mailproxy.testing.UpstreamStack;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.mailproxy.e2e.PgpWorld.ALICE;
 import static org.mailproxy.e2e.PgpWorld.BOB;
+import static org.mailproxy.e2e.PgpWorld.CAROL;
 
 /**
  * The provider's connection breaks while an encrypted message streams to it (a relay between the proxy and
@@ -106,7 +109,7 @@ class EncryptedUpstreamCutE2eTest {
 
     @BeforeAll
     static void start(MailStack stack) throws Exception {
-        world = new PgpWorld(classDir, BOB);
+        world = new PgpWorld(classDir, BOB, CAROL);
         relay = new CuttingRelay("127.0.0.1", stack.submissionsPort());
         proxy = RunningProxy.start(new Relayed(stack, relay.port()), classDir, Local.OFF, Upstream.IMPLICIT, "",
                 world.aliceAccount(""));
@@ -135,11 +138,17 @@ class EncryptedUpstreamCutE2eTest {
      * A proxy that closes the connection while the message is still being written ends the list with "closed".
      */
     private static List<String> send(MailUser from, byte[] message) throws IOException {
+        return send(from, List.of(BOB), message);
+    }
+
+    private static List<String> send(MailUser from, List<String> to, byte[] message) throws IOException {
         List<String> replies = new ArrayList<>();
+        List<String> commands = new ArrayList<>(Arrays.asList(null, "EHLO client.example.test",
+                "AUTH PLAIN " + RawSmtp.plain(from.login(), from.password()), "MAIL FROM:<" + from.email() + ">"));
+        to.forEach(t -> commands.add("RCPT TO:<" + t + ">"));
+        commands.add("DATA");
         try (RawSmtp c = new RawSmtp(proxy.smtpPort())) {
-            for (String command : new String[]{null, "EHLO client.example.test",
-                    "AUTH PLAIN " + RawSmtp.plain(from.login(), from.password()), "MAIL FROM:<" + from.email() + ">",
-                    "RCPT TO:<" + BOB + ">", "DATA"}) {
+            for (String command : commands) {
                 String reply = command == null ? c.reply() : c.command(command);
                 replies.add(reply == null ? "closed" : reply);
                 if (reply == null || !reply.matches("^[23]\\d\\d .*")) {
@@ -196,5 +205,44 @@ class EncryptedUpstreamCutE2eTest {
         StoredMessage stored = Mailboxes.awaitDelivered(stack, stack.bob(), marker);
         world.assertEncrypted(stored, message, BOB, List.of());
         assertThat(stack.messages(stack.bob(), "INBOX")).filteredOn(m -> m.text().contains(marker)).hasSize(1);
+    }
+
+    /**
+     * Sends alice's message to bob with carol as Bcc and breaks the connection while carol's own copy streams, after
+     * bob's copy was accepted. Asserts what must hold whatever the reply says: a temporary failure, bob has exactly
+     * one copy (naming no key of carol's), carol none. Returns the client's reply to the end of data.
+     */
+    private static String cutDuringTheBccCopy(MailStack stack) throws IOException {
+        String marker = "cut-bcc-" + UUID.randomUUID();
+        // about 1.1 MB of armored ciphertext per copy: the cut falls in the middle of the second (carol's) copy
+        byte[] message = TestMessages.withAttachment(ALICE, BOB, marker, 600_000, 7);
+        int cutsBefore = relay.cuts();
+        relay.cutAfter(1_700_000);
+        List<String> replies = send(stack.alice(), List.of(BOB, CAROL), message);
+        assertThat(relay.cuts()).as("the relay cut the provider's connection").isEqualTo(cutsBefore + 1);
+        assertThat(replies).as("what the client heard").hasSize(8);
+        assertThat(replies.get(7)).as("reply to the end of data").matches("^4\\d\\d .*");
+        StoredMessage stored = Mailboxes.awaitDelivered(stack, stack.bob(), marker);
+        world.assertEncrypted(stored, message, BOB, List.of("See the attachment."));
+        assertThat(world.recipientKeyIds(stored)).doesNotContainAnyElementsOf(world.encryptionKeyIds(CAROL));
+        assertThat(stack.messages(stack.bob(), "INBOX")).filteredOn(m -> m.text().contains(marker)).hasSize(1);
+        assertThat(stack.messages(stack.carol(), "INBOX")).filteredOn(m -> m.text().contains(marker)).isEmpty();
+        return replies.get(7);
+    }
+
+    @Test
+    void cutDuringTheBccCopyGivesATemporaryFailureAndTheBccRecipientNothing(MailStack stack) throws IOException {
+        cutDuringTheBccCopy(stack);
+    }
+
+    /**
+     * As above, and the reply says bob has the message already, so that the user knows a retry gives bob a second
+     * copy (what the proxy answers when the provider refuses a later copy).
+     */
+    @Test
+    @Disabled("the proxy answers a connection lost during a later copy with a bare 421 4.4.2 that does not say "
+            + "which recipients have the message already")
+    void cutDuringTheBccCopyTellsTheClientWhoHasItAlready(MailStack stack) throws IOException {
+        assertThat(cutDuringTheBccCopy(stack)).as("reply to the end of data").contains("Delivered to " + BOB);
     }
 }
