@@ -260,4 +260,26 @@ class EncryptedRawSmtpE2eTest {
                 .endsWith(new String(message, StandardCharsets.US_ASCII));
         assertThat(stored.text()).as("one encryption layer").containsOnlyOnce("-----BEGIN PGP MESSAGE-----");
     }
+
+    /** Only Bcc recipients ("undisclosed recipients"): every one gets a copy of their own, naming no other's key. */
+    @Test
+    void onlyBccRecipientsEachGetTheirOwnCopy(MailStack stack) throws IOException {
+        String marker = "undisclosed-" + UUID.randomUUID();
+        String bodyWord = "body" + UUID.randomUUID();
+        byte[] message = TestMessages.ascii("From: <" + ALICE + ">\r\nTo: undisclosed-recipients:;\r\n"
+                + "Subject: to nobody in particular\r\nMessage-ID: <" + marker + "@example.test>\r\n"
+                + "Date: Mon, 02 Mar 2026 10:09:00 +0000\r\n\r\n" + bodyWord + "\r\n");
+        try (RawSmtp c = RawSmtp.authenticated(proxy.smtpPort(), stack.alice())) {
+            List<String> replies = c.transaction(ALICE, List.of(BOB, CAROL), message);
+            assertThat(replies.get(replies.size() - 1)).as("end of data: " + replies).startsWith("250 ");
+        }
+        for (String[] pair : new String[][]{{BOB, CAROL}, {CAROL, BOB}}) {
+            StoredMessage stored = Mailboxes.awaitDelivered(stack, stack.user(pair[0]), marker);
+            world.assertEncrypted(stored, message, pair[0], List.of(bodyWord));
+            assertThat(world.recipientKeyIds(stored)).as("the keys %s's copy is encrypted to", pair[0])
+                    .containsExactlyInAnyOrderElementsOf(keyIds(pair[0], ALICE));
+            assertThat(stack.messages(stack.user(pair[0]), "INBOX")).as("copies for %s", pair[0])
+                    .filteredOn(m -> m.text().contains(marker)).hasSize(1);
+        }
+    }
 }

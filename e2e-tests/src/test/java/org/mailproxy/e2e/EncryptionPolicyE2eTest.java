@@ -192,4 +192,24 @@ class EncryptionPolicyE2eTest {
                     .noneMatch(m -> m.text().contains(swaksMarker) || m.text().contains(pyMarker));
         }
     }
+
+    /** A Bcc recipient without key makes the message go out as written (opportunistic), and still without Bcc field. */
+    @Test
+    void opportunisticWithABccRecipientWithoutKeySendsAsWrittenButTheBccField(MailStack stack) throws IOException {
+        String marker = "opp-bcc-" + UUID.randomUUID();
+        String head = "From: <" + ALICE + ">\r\nTo: <" + BOB + ">\r\n";
+        String rest = "Subject: bcc in clear " + marker + "\r\nDate: Mon, 02 Mar 2026 10:10:00 +0000\r\n"
+                + "Message-ID: <" + marker + "@example.test>\r\n\r\nhello\r\n";
+        byte[] message = TestMessages.ascii(head + "Bcc: <" + CAROL + ">\r\n" + rest);
+        try (RawSmtp c = RawSmtp.authenticated(opportunistic.smtpPort(), stack.alice())) {
+            List<String> replies = c.transaction(ALICE, List.of(BOB, CAROL), message);
+            assertThat(replies.get(replies.size() - 1)).as("end of data: " + replies).startsWith("250 ");
+        }
+        for (MailUser u : List.of(stack.bob(), stack.carol())) {
+            StoredMessage stored = Mailboxes.awaitDelivered(stack, u, marker);
+            assertThat(stored.header("Bcc")).as("%s's copy: Bcc field", u).isNull();
+            assertThat(utf8(withoutAutocrypt(stored))).as("%s's copy ends with what was sent, but the Bcc field", u)
+                    .endsWith(head + rest);
+        }
+    }
 }
