@@ -30,8 +30,9 @@ import static org.mailproxy.e2e.PgpWorld.CAROL;
  * A raw SMTP client against the encrypting proxy (alice's key unlocked, certificates for bob, carol and for
  * ghost@example.test, an address the provider does not serve): the provider's own refusal of a recipient reaches
  * the client at RCPT and that recipient's key is not used; the bare-CR/bare-LF "end of data" variants of SMTP
- * smuggling are refused whole with nothing delivered (SECURITY.md 13); a Bcc recipient is named in no copy
- * (SECURITY.md 15).
+ * smuggling are refused whole with nothing delivered (SECURITY.md 13); a Bcc recipient gets a copy of their own
+ * and is named in no other copy (SECURITY.md 15); To and Cc recipients share one copy; the Autocrypt field carries
+ * alice's certificate; mail the client encrypted itself passes untouched.
  */
 @RequiresMailStack
 class EncryptedRawSmtpE2eTest {
