@@ -29,6 +29,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
@@ -113,14 +114,8 @@ class EncryptedSendE2eTest {
         assertDeliveredEncrypted(stack, marker, message, subjectWord, bodyWord, "Grüße", "日本語");
     }
 
-    @Test
-    void msmtpMessageIsStoredEncryptedAndSigned(MailStack stack) throws IOException {
+    private Tool.Result msmtp(MailUser alice, byte[] message, String... recipients) throws IOException {
         Tool msmtp = Tool.require("msmtp");
-        MailUser alice = stack.alice();
-        String marker = "msmtp-" + UUID.randomUUID();
-        String subjectWord = "subj" + UUID.randomUUID();
-        String bodyWord = "body" + UUID.randomUUID();
-        byte[] message = TestMessages.secret(alice.email(), BOB, marker, subjectWord, bodyWord);
         Path rc = dir.resolve("msmtprc");
         Files.writeString(rc, "account proxy\n"
                 + "host 127.0.0.1\n"
@@ -133,10 +128,40 @@ class EncryptedSendE2eTest {
                 + "tls on\ntls_starttls on\ntls_trust_file " + proxy.localCert() + "\n"
                 + "timeout 30\n");
         Files.setPosixFilePermissions(rc, PosixFilePermissions.fromString("rw-------"));
-        Tool.Result r = msmtp.run(dir, TIMEOUT, List.of("-C", rc.toString(), "-a", "proxy", "--", BOB), message,
-                Map.of());
+        List<String> args = new ArrayList<>(List.of("-C", rc.toString(), "-a", "proxy", "--"));
+        args.addAll(List.of(recipients));
+        return msmtp.run(dir, TIMEOUT, args, message, Map.of());
+    }
+
+    @Test
+    void msmtpMessageIsStoredEncryptedAndSigned(MailStack stack) throws IOException {
+        MailUser alice = stack.alice();
+        String marker = "msmtp-" + UUID.randomUUID();
+        String subjectWord = "subj" + UUID.randomUUID();
+        String bodyWord = "body" + UUID.randomUUID();
+        byte[] message = TestMessages.secret(alice.email(), BOB, marker, subjectWord, bodyWord);
+        Tool.Result r = msmtp(alice, message, BOB);
         assertThat(r.exit()).as(r.describe()).isZero();
         assertDeliveredEncrypted(stack, marker, message, subjectWord, bodyWord, "Grüße", "日本語");
+    }
+
+    /** msmtp (which pipelines) with carol as a Bcc recipient: her own copy, and bob's copy names no key of hers. */
+    @Test
+    void msmtpWithABccRecipientGivesHerACopyOfHerOwn(MailStack stack) throws IOException {
+        MailUser alice = stack.alice();
+        String marker = "msmtp-bcc-" + UUID.randomUUID();
+        String subjectWord = "subj" + UUID.randomUUID();
+        String bodyWord = "body" + UUID.randomUUID();
+        byte[] message = TestMessages.secret(alice.email(), BOB, marker, subjectWord, bodyWord);
+        Tool.Result r = msmtp(alice, message, BOB, CAROL);
+        assertThat(r.exit()).as(r.describe()).isZero();
+        assertDeliveredEncrypted(stack, marker, message, subjectWord, bodyWord, "Grüße", "日本語");
+        StoredMessage carols = Mailboxes.awaitDelivered(stack, stack.carol(), marker);
+        world.assertEncrypted(carols, message, CAROL, List.of(subjectWord, bodyWord));
+        Set<String> expected = new HashSet<>(world.encryptionKeyIds(CAROL));
+        expected.addAll(world.encryptionKeyIds(ALICE));
+        assertThat(world.recipientKeyIds(carols)).as("the keys carol's copy is encrypted to")
+                .containsExactlyInAnyOrderElementsOf(expected);
     }
 
     @Test
