@@ -133,6 +133,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
     private boolean endAwaitingUpstream;
     private MessageStream.FurtherCopies furtherCopies = MessageStream.FurtherCopies.NONE;
     private int nextCopy;
+    /** Replies still due for commands the proxy sent on its own behalf (an RSET after a refused message). */
+    private int repliesToIgnore;
     /** The copy whose content goes out when its DATA gets a 354; null for the client's message itself. */
     private MessageStream.Copy copyInProgress;
     /** The recipients of the copy in flight, and of the copies the upstream accepted so far. */
@@ -952,16 +954,22 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
      * cancel a DATA (RFC 5321 has none), and the rest of the client's data is read and thrown away.
      */
     private void failMessage(SmtpReply reply, String why) {
+        // Before the upstream was asked for DATA, RSET cancels the transaction and the session stays usable.
+        boolean beforeUpstreamData = upstreamData == UpstreamData.NOT_STARTED && usable();
         releaseCopyState();
         if (message != null) {
             message.abort();
             message = null;
         }
-        if (upstream != null) {
+        if (beforeUpstreamData) {
+            repliesToIgnore++;
+            upstream.command("RSET");
+        } else if (upstream != null) {
             upstream.abort();
             upstream = null;
+            upstreamGone = "the connection to the provider was closed to cancel the previous message (" + why
+                    + "); reconnect";
         }
-        upstreamGone = "the connection to the provider was closed to cancel the previous message (" + why + "); reconnect";
         dataFailure = reply;
         moveTo(State.DATA_DISCARD);
     }
@@ -1120,6 +1128,11 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
 
     @Override
     public void upstreamReply(SmtpReply r) {
+        if (repliesToIgnore > 0) {
+            // the answer to an RSET that cancelled a refused message; replies come in order
+            repliesToIgnore--;
+            return;
+        }
         switch (state) {
             case AWAIT_REPLY -> relayReply(r);
             case AUTH_UPSTREAM -> authReply(r);

@@ -220,6 +220,26 @@ class EncryptedSubmissionTest {
     }
 
     @Test
+    void aMessageRefusedAtItsHeaderLeavesTheSessionUsable() throws Exception {
+        try (FakeSmtpServer up = new FakeSmtpServer(new FakeSmtpServer.Options());
+             ProxyFixture p = proxy(up, transform(SendPolicy.DEFAULT, true));
+             TestClient c = session(p, BOB)) {
+            assertThat(c.cmd("DATA")).startsWith("354");
+            c.send(("X-Filler: " + "f".repeat(900) + "\r\n").repeat(80) + message(BOB, "") + ".\r\n");
+            assertThat(c.reply()).startsWith("552 5.3.4");
+            assertThat(up.commands).doesNotContain("DATA").contains("RSET");
+            // the same connection goes on: no 421, the provider's transaction was reset
+            assertThat(c.cmd("MAIL FROM:<" + ALICE + ">")).startsWith("250");
+            assertThat(c.cmd("RCPT TO:<" + BOB + ">")).startsWith("250");
+            assertThat(c.cmd("DATA")).startsWith("354");
+            c.send(message(BOB, "") + ".\r\n");
+            assertThat(c.reply()).startsWith("250");
+            assertThat(up.messages).hasSize(1);
+            assertReadableBy(up.messages.get(0), bobKey);
+        }
+    }
+
+    @Test
     void aLockedKeyIsATemporaryFailureAndNothingIsSent() throws Exception {
         try (FakeSmtpServer up = new FakeSmtpServer(new FakeSmtpServer.Options());
              ProxyFixture p = proxy(up, transform(SendPolicy.DEFAULT, false));
