@@ -1171,7 +1171,18 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
             }
             case DATA_DISCARD, CLOSED -> {
             }
-            default -> closeWith(SmtpReplies.upstreamLost(failure.getMessage()), "upstream lost");
+            default -> {
+                if ((state == State.DATA_ENDING) && !deliveredAlready.isEmpty()) {
+                    // a Bcc copy was under way: the client must learn who has the message already
+                    messages++;
+                    SmtpReply r = SmtpReply.of(451, "4.4.2", "Delivered to " + String.join(", ", deliveredAlready)
+                            + " but not to the others: " + failure.getMessage()
+                            + "; sending again delivers it to the first twice");
+                    closeWith(r, "upstream lost during a message copy");
+                    return;
+                }
+                closeWith(SmtpReplies.upstreamLost(failure.getMessage()), "upstream lost");
+            }
         }
     }
 

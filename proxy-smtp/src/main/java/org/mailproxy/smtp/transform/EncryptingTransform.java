@@ -184,17 +184,29 @@ public final class EncryptingTransform implements MessageTransform {
         UnlockedKey signer = null;
         if (sign) {
             signer = signingKeys.apply(account).orElse(null);
-            if (signer == null && !keyring.get().fingerprintsFor(account).isEmpty()) {
+            boolean hasSecretKey = signer != null || hasSecretKey(account);
+            if (signer == null && hasSecretKey) {
                 throw refused(451, "4.7.0", "The OpenPGP key of " + account
                         + " is locked; run `mailproxy keys unlock " + account + "`, then send again");
             }
-            if (signer == null) {
-                throw refused(554, "5.7.0", "Message refused: the policy signs this message but " + account
+            if (signer == null && policy.sign() == SendPolicy.Sign.ALWAYS) {
+                throw refused(554, "5.7.0", "Message refused: the policy signs every message but " + account
                         + " has no OpenPGP key; run `mailproxy keys generate --email " + account
-                        + "` or set the account's policy sign = never");
+                        + "` or set the account's policy sign = when-encrypting");
+            }
+            if (signer == null) {
+                // no key at all: encryption still protects the message; signing is what cannot happen
+                log.info("account {} has no OpenPGP key: the message is encrypted but not signed", account);
             }
         }
         return new Plan(envelope, policy, account, encrypt, Map.copyOf(keyByAddress), signer, own);
+    }
+
+    /** Whether the keyring holds a secret key with a user ID for {@code address} (a certificate alone is not). */
+    private boolean hasSecretKey(String address) {
+        String wanted = "<" + address.toLowerCase(Locale.ROOT) + ">";
+        return keyring.get().list().stream().anyMatch(k -> k.secret() && k.userIds().stream()
+                .anyMatch(id -> id.toLowerCase(Locale.ROOT).contains(wanted)));
     }
 
     /** The addresses the header shows as recipients (To, Cc), lower-cased. */

@@ -213,6 +213,33 @@ class EncryptingTransformTest {
     }
 
     @Test
+    void anAccountWithoutAnyKeyStillEncryptsButCannotSign() throws Exception {
+        // alice's certificate only (as on a machine where her secret key was never imported), and bob's
+        Keyring certsOnly = Keyring.open(dir.resolve("certs-only-" + System.nanoTime()));
+        for (KeyInfo k : List.of(alice, bob)) {
+            ByteArrayOutputStream cert = new ByteArrayOutputStream();
+            ring.export(k.fingerprint(), false, false, cert);
+            certsOnly.importKeys(new ByteArrayInputStream(cert.toByteArray()));
+        }
+        EncryptingTransform t = new EncryptingTransform(() -> certsOnly, KeyLookup.keyring(certsOnly), a -> DEFAULT,
+                a -> Optional.empty(), 64 * 1024);
+        byte[] wire = run(t, message(BOB, "", "unsigned but sealed\r\n"), 3, BOB);
+        try (DecryptedMessage m = decryptAs(bobKey, wire)) {
+            assertThat(m.kind()).isEqualTo(DecryptedMessage.Kind.DECRYPTED);
+            assertThat(m.signatures()).isEmpty();
+            assertThat(text(m)).endsWith("unsigned but sealed\r\n");
+        }
+        SendPolicy always = policy(SendPolicy.Encrypt.OPPORTUNISTIC, SendPolicy.Sign.ALWAYS, false);
+        EncryptingTransform signing = new EncryptingTransform(() -> certsOnly, KeyLookup.keyring(certsOnly),
+                a -> always, a -> Optional.empty(), 64 * 1024);
+        assertThatThrownBy(() -> run(signing, message(BOB, "", "x\r\n"), 3, BOB))
+                .isInstanceOfSatisfying(SmtpException.class, e -> {
+                    assertThat(e.reply().code()).isEqualTo(554);
+                    assertThat(e.reply().lines().get(0)).contains("has no OpenPGP key");
+                });
+    }
+
+    @Test
     void aMessageTheClientEncryptedOrSignedPassesUntouched() throws Exception {
         String encrypted = "From: " + ALICE + "\r\nTo: " + BOB + "\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
                 + "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=b\r\n\r\n"
