@@ -831,7 +831,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
             endTransaction();
             if (!already.isEmpty()) {
                 r = SmtpReply.of(r.code() >= 500 ? 554 : 451, r.code() >= 500 ? "5.0.0" : "4.0.0",
-                        "Delivered to " + String.join(", ", already) + " but not to the others: "
+                        "Delivered to " + addresses(already) + " but not to the others: "
                                 + String.join(" ", r.lines()) + "; sending again delivers it to the first twice");
             }
             reply(r);
@@ -1011,6 +1011,11 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
         moveTo(State.READY);
     }
 
+    /** Paths as a person reads them: {@code <bob@example.org>} becomes {@code bob@example.org}. */
+    private static String addresses(List<String> paths) {
+        return String.join(", ", paths.stream().map(p -> p.replaceAll("^<(.*)>$", "$1")).toList());
+    }
+
     private void endTransaction() {
         inTransaction = false;
         reversePath = null;
@@ -1059,7 +1064,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
             messages++;
         } else if (!deliveredAlready.isEmpty()) {
             r = SmtpReply.of(r.code() >= 500 ? 554 : 451, r.code() >= 500 ? "5.0.0" : "4.0.0",
-                    "Delivered to " + String.join(", ", deliveredAlready) + " but not to the others: "
+                    "Delivered to " + addresses(deliveredAlready) + " but not to the others: "
                             + String.join(" ", r.lines()) + "; sending again delivers it to the first twice");
         }
         endTransaction();
@@ -1175,7 +1180,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
                 if ((state == State.DATA_ENDING) && !deliveredAlready.isEmpty()) {
                     // a Bcc copy was under way: the client must learn who has the message already
                     messages++;
-                    SmtpReply r = SmtpReply.of(451, "4.4.2", "Delivered to " + String.join(", ", deliveredAlready)
+                    SmtpReply r = SmtpReply.of(451, "4.4.2", "Delivered to " + addresses(deliveredAlready)
                             + " but not to the others: " + failure.getMessage()
                             + "; sending again delivers it to the first twice");
                     closeWith(r, "upstream lost during a message copy");
