@@ -42,7 +42,7 @@ public final class CacheEntry implements Closeable {
         if (length < minimum) {
             throw new CorruptEntryException("cache entry too short");
         }
-        ByteBuffer header = MessageCache.readFully(ch, 0, EntryCipher.HEADER);
+        ByteBuffer header = readFully(ch, 0, EntryCipher.HEADER);
         byte[] magic = new byte[EntryCipher.MAGIC.length];
         header.get(magic);
         if (!Arrays.equals(magic, EntryCipher.MAGIC)) {
@@ -50,7 +50,7 @@ public final class CacheEntry implements Closeable {
         }
         byte[] salt = new byte[EntryCipher.SALT];
         header.get(salt);
-        int metadataLength = MessageCache.readFully(ch, length - EntryCipher.TRAILER_LENGTH_FIELD,
+        int metadataLength = readFully(ch, length - EntryCipher.TRAILER_LENGTH_FIELD,
                 EntryCipher.TRAILER_LENGTH_FIELD).getInt();
         if (metadataLength < 0 || metadataLength > maxMetadataBytes || metadataLength > length - minimum) {
             throw new CorruptEntryException("cache entry metadata length out of range");
@@ -60,14 +60,29 @@ public final class CacheEntry implements Closeable {
         if (size < 0) {
             throw new CorruptEntryException("cache entry length matches no content size");
         }
-        ByteBuffer sealed = MessageCache.readFully(ch, metadataOffset, metadataLength + EntryCipher.TAG);
+        ByteBuffer sealed = readFully(ch, metadataOffset, metadataLength + EntryCipher.TAG);
         EntryCipher cipher = EntryCipher.forFile(dataKey, salt, key.identity());
         try {
             byte[] metadata = cipher.openMetadata(size, sealed.array());
             return new CacheEntry(cache, file, fileKey, ch, cipher, size, metadata);
         } catch (AEADBadTagException e) {
-            throw MessageCache.corrupt("metadata", e);
+            throw corrupt("metadata", e);
         }
+    }
+
+    private static ByteBuffer readFully(FileChannel ch, long position, int length) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(length);
+        while (buf.hasRemaining()) {
+            int n = ch.read(buf, position + buf.position());
+            if (n < 0) {
+                throw new CorruptEntryException("cache entry is shorter than its layout");
+            }
+        }
+        return buf.flip();
+    }
+
+    private static CorruptEntryException corrupt(String what, AEADBadTagException cause) {
+        return new CorruptEntryException("cache entry failed authentication: " + what, cause);
     }
 
     /** Octets of the message. */
@@ -179,7 +194,7 @@ public final class CacheEntry implements Closeable {
                 loaded = index;
             } catch (AEADBadTagException e) {
                 loaded = -1;
-                throw failed(MessageCache.corrupt("chunk " + index, e));
+                throw failed(corrupt("chunk " + index, e));
             }
         }
 

@@ -26,6 +26,11 @@ record EntryKey(byte[] mailboxId, long uidValidity, long uid) {
         }
     }
 
+    @Override
+    public byte[] mailboxId() {
+        return mailboxId.clone();
+    }
+
     /** Directory name of the mailbox. */
     String mailboxDir() {
         return HexFormat.of().formatHex(mailboxId);

@@ -4,10 +4,11 @@ import org.mailproxy.core.crypto.openpgp.Keyring;
 import org.mailproxy.core.crypto.openpgp.UnlockedKey;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -33,7 +34,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import javax.crypto.AEADBadTagException;
 
 /**
  * Decrypted messages of one account, kept on disk so a mailbox shown decrypted to IMAP clients need not be fetched
@@ -58,7 +58,9 @@ import javax.crypto.AEADBadTagException;
  *
  * <p><b>Thread-safe</b>: several sessions of one account may read and write at once. Readers hold an open file, and
  * files are only ever replaced (rename) or deleted, never changed in place, so a reader keeps a consistent entry
- * even while the same key is rewritten or evicted. One process per directory.
+ * even while the same key is rewritten or evicted. One instance per directory (share it between the account's
+ * sessions): the size accounting lives in memory, so a second opener, in this process or another, is refused
+ * through a lock on the directory.
  *
  * <table>
  * <tr><th>limit</th><th>default</th></tr>
@@ -82,6 +84,7 @@ public final class MessageCache implements AutoCloseable {
     private final Path tmpDir;
     private final long maxTotalBytes;
     private final int maxMetadataBytes;
+    private final FileChannel lockFile;
     private final byte[] nameKey;
     private final byte[] dataKey;
 
@@ -93,7 +96,8 @@ public final class MessageCache implements AutoCloseable {
     private long totalBytes;
     private boolean closed;
 
-    private MessageCache(Path dir, byte[] cacheKey, long maxTotalBytes, int maxMetadataBytes) {
+    private MessageCache(Path dir, FileChannel lockFile, byte[] cacheKey, long maxTotalBytes, int maxMetadataBytes) {
+        this.lockFile = lockFile;
         this.entriesDir = dir.resolve("entries");
         this.tmpDir = dir.resolve("tmp");
         this.maxTotalBytes = maxTotalBytes;
@@ -125,22 +129,49 @@ public final class MessageCache implements AutoCloseable {
             throw new IllegalArgumentException("cache limits must be positive");
         }
         privateDirectory(dir);
-        Optional<byte[]> stored = CacheKeyFile.load(dir, keyring, accountKey);
-        byte[] cacheKey;
-        if (stored.isPresent()) {
-            cacheKey = stored.get();
-        } else {
-            // no key, or one the account's key cannot open: whatever entries exist are unreadable
-            deleteTree(dir.resolve("entries"));
-            cacheKey = CacheKeyFile.create(dir, keyring, accountKey);
+        FileChannel lockFile = lock(dir);
+        try {
+            Optional<byte[]> stored = CacheKeyFile.load(dir, keyring, accountKey);
+            byte[] cacheKey;
+            if (stored.isPresent()) {
+                cacheKey = stored.get();
+            } else {
+                // no key, or one the account's key cannot open: whatever entries exist are unreadable
+                deleteTree(dir.resolve("entries"));
+                cacheKey = CacheKeyFile.create(dir, keyring, accountKey);
+            }
+            MessageCache cache = new MessageCache(dir, lockFile, cacheKey, maxTotalBytes, maxMetadataBytes);
+            Arrays.fill(cacheKey, (byte) 0);
+            privateDirectory(cache.entriesDir);
+            deleteTree(cache.tmpDir); // leftovers of writes a crash interrupted
+            privateDirectory(cache.tmpDir);
+            cache.loadIndex();
+            return cache;
+        } catch (IOException | RuntimeException e) {
+            lockFile.close();
+            throw e;
         }
-        MessageCache cache = new MessageCache(dir, cacheKey, maxTotalBytes, maxMetadataBytes);
-        Arrays.fill(cacheKey, (byte) 0);
-        privateDirectory(cache.entriesDir);
-        deleteTree(cache.tmpDir); // leftovers of writes a crash interrupted
-        privateDirectory(cache.tmpDir);
-        cache.loadIndex();
-        return cache;
+    }
+
+    private static FileChannel lock(Path dir) throws IOException {
+        Path path = dir.resolve("lock");
+        if (!Files.exists(path)) {
+            try {
+                Files.createFile(path, FILE_PERMISSIONS);
+            } catch (FileAlreadyExistsException ignored) {
+                // another opener made it first; the lock below decides
+            }
+        }
+        FileChannel ch = FileChannel.open(path, StandardOpenOption.WRITE);
+        try {
+            if (ch.tryLock() != null) {
+                return ch;
+            }
+        } catch (OverlappingFileLockException ignored) {
+            // held by another instance in this process
+        }
+        ch.close();
+        throw new IOException("cache directory " + dir + " is in use by another instance");
     }
 
     /**
@@ -158,22 +189,26 @@ public final class MessageCache implements AutoCloseable {
         } catch (NoSuchFileException e) {
             return Optional.empty();
         }
-        Object fileKey = null;
+        CacheEntry entry = null;
         try {
-            fileKey = Files.readAttributes(file, BasicFileAttributes.class).fileKey();
-            CacheEntry entry = CacheEntry.open(this, file, fileKey, ch, key, dataKey, maxMetadataBytes);
+            Object fileKey;
+            try {
+                fileKey = Files.readAttributes(file, BasicFileAttributes.class).fileKey();
+            } catch (NoSuchFileException e) {
+                return Optional.empty(); // evicted or removed between the open and here
+            }
+            try {
+                entry = CacheEntry.open(this, file, fileKey, ch, key, dataKey, maxMetadataBytes);
+            } catch (CorruptEntryException e) {
+                discard(file, fileKey);
+                throw e;
+            }
             touch(file);
             return Optional.of(entry);
-        } catch (CorruptEntryException e) {
-            ch.close();
-            discard(file, fileKey);
-            throw e;
-        } catch (IOException | RuntimeException e) {
-            ch.close();
-            if (e instanceof NoSuchFileException) {
-                return Optional.empty();
+        } finally {
+            if (entry == null) {
+                ch.close();
             }
-            throw e;
         }
     }
 
@@ -238,14 +273,18 @@ public final class MessageCache implements AutoCloseable {
         return maxTotalBytes;
     }
 
-    /** Drops the keys; the cache is unusable afterwards. Entries and writers already handed out keep working. */
+    /**
+     * Drops the keys and releases the directory; the cache is unusable afterwards. Entries and writers already
+     * handed out keep working.
+     */
     @Override
-    public void close() {
+    public void close() throws IOException {
         synchronized (lock) {
             closed = true;
             Arrays.fill(nameKey, (byte) 0);
             Arrays.fill(dataKey, (byte) 0);
         }
+        lockFile.close();
     }
 
     // ------------------------------------------------------------------------------------------ package-private
@@ -388,20 +427,5 @@ public final class MessageCache implements AutoCloseable {
         byte[] b = new byte[n];
         RANDOM.nextBytes(b);
         return b;
-    }
-
-    static CorruptEntryException corrupt(String what, AEADBadTagException cause) {
-        return new CorruptEntryException("cache entry failed authentication: " + what, cause);
-    }
-
-    static ByteBuffer readFully(FileChannel ch, long position, int length) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocate(length);
-        while (buf.hasRemaining()) {
-            int n = ch.read(buf, position + buf.position());
-            if (n < 0) {
-                throw new CorruptEntryException("cache entry is shorter than its layout");
-            }
-        }
-        return buf.flip();
     }
 }

@@ -44,7 +44,7 @@ class CacheTamperTest {
     }
 
     @AfterEach
-    void close() {
+    void close() throws Exception {
         cache.close();
     }
 

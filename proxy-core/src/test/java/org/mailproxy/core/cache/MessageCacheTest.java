@@ -141,6 +141,17 @@ class MessageCacheTest {
     }
 
     @Test
+    void secondInstanceOverTheSameDirectoryIsRefused() throws Exception {
+        try (MessageCache cache = keys.open(dir)) {
+            put(cache, "INBOX", 1, 1, random(1, 10));
+            assertThatThrownBy(() -> keys.open(dir)).isInstanceOf(IOException.class).hasMessageContaining("in use");
+        }
+        try (MessageCache cache = keys.open(dir)) {
+            assertThat(read(cache, "INBOX", 1, 1)).isEqualTo(random(1, 10));
+        }
+    }
+
+    @Test
     void newUidValidityRemovesTheMailboxsOldEntriesOnly() throws Exception {
         try (MessageCache cache = keys.open(dir)) {
             put(cache, "INBOX", 1, 1, random(1, 10));
