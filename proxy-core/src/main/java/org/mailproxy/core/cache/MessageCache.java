@@ -19,6 +19,8 @@ import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -28,6 +30,7 @@ import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -104,6 +107,21 @@ public final class MessageCache implements AutoCloseable {
         this.maxMetadataBytes = maxMetadataBytes;
         this.nameKey = EntryCipher.hmac(cacheKey, "mailproxy cache v1 names".getBytes(StandardCharsets.US_ASCII));
         this.dataKey = EntryCipher.hmac(cacheKey, "mailproxy cache v1 data".getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /**
+     * The directory under {@code cacheRoot} for an account: hex of SHA-256 of the lower-cased address, so a listing
+     * of the data directory does not spell the addresses (anyone holding a candidate address can still confirm it;
+     * the name is a convenience, the protection is the encryption).
+     */
+    public static Path directoryFor(Path cacheRoot, String address) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256")
+                    .digest(address.trim().toLowerCase(Locale.ROOT).getBytes(StandardCharsets.UTF_8));
+            return cacheRoot.resolve(HexFormat.of().formatHex(digest));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 unavailable", e);
+        }
     }
 
     /** Opens the cache with the default limits. */

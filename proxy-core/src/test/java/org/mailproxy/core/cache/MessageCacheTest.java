@@ -141,6 +141,15 @@ class MessageCacheTest {
     }
 
     @Test
+    void accountDirectoryNameDoesNotSpellTheAddress() {
+        Path a = MessageCache.directoryFor(dir, "Alice@Example.org ");
+        assertThat(a.getParent()).isEqualTo(dir);
+        assertThat(a.getFileName().toString()).matches("[0-9a-f]{64}").doesNotContain("alice", "example");
+        assertThat(MessageCache.directoryFor(dir, "alice@example.org")).isEqualTo(a);
+        assertThat(MessageCache.directoryFor(dir, "bob@example.org")).isNotEqualTo(a);
+    }
+
+    @Test
     void secondInstanceOverTheSameDirectoryIsRefused() throws Exception {
         try (MessageCache cache = keys.open(dir)) {
             put(cache, "INBOX", 1, 1, random(1, 10));
