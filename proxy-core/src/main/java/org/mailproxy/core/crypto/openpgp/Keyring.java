@@ -158,14 +158,7 @@ public final class Keyring {
         SignatureParameters.Callback expiry = new SignatureParameters.Callback() {
             @Override
             public SignatureParameters apply(SignatureParameters p) {
-                return p.setHashedSubpacketsFunction(sp -> {
-                    // Bouncy Castle puts a five-year expiry on the direct-key signature by default; ours replaces it.
-                    sp.removePacketsOfType(SignatureSubpacketTags.KEY_EXPIRE_TIME);
-                    if (expirySeconds > 0) {
-                        sp.setKeyExpirationTime(false, expirySeconds);
-                    }
-                    return sp;
-                });
+                return p.setHashedSubpacketsFunction(sp -> withExpiry(sp, expirySeconds));
             }
         };
         try {
@@ -180,10 +173,7 @@ public final class Keyring {
                 @Override
                 public SignatureParameters apply(SignatureParameters p) {
                     return p.setHashedSubpacketsFunction(sp -> {
-                        sp.removePacketsOfType(SignatureSubpacketTags.KEY_EXPIRE_TIME);
-                        if (expirySeconds > 0) {
-                            sp.setKeyExpirationTime(false, expirySeconds);
-                        }
+                        withExpiry(sp, expirySeconds);
                         sp.removePacketsOfType(SignatureSubpacketTags.PREFERRED_SYM_ALGS);
                         sp.removePacketsOfType(SignatureSubpacketTags.PREFERRED_HASH_ALGS);
                         sp.removePacketsOfType(SignatureSubpacketTags.PREFERRED_COMP_ALGS);
@@ -211,6 +201,16 @@ public final class Keyring {
         } catch (PGPException | IOException e) {
             throw new KeyException("key generation failed", e);
         }
+    }
+
+    /** Our expiry replaces the five-year one Bouncy Castle puts on a new key's signatures by default. */
+    private static org.bouncycastle.openpgp.PGPSignatureSubpacketGenerator withExpiry(
+            org.bouncycastle.openpgp.PGPSignatureSubpacketGenerator sp, long expirySeconds) {
+        sp.removePacketsOfType(SignatureSubpacketTags.KEY_EXPIRE_TIME);
+        if (expirySeconds > 0) {
+            sp.setKeyExpirationTime(false, expirySeconds);
+        }
+        return sp;
     }
 
     /** Seconds from {@code created} to {@code created + validity} in UTC; 0 for never. */
