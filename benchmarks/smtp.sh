@@ -12,9 +12,9 @@
 # STARTTLS. Then smtp_load.py sends BENCH_MESSAGES messages of BENCH_SIZE octets from alice to bob over
 # BENCH_SESSIONS parallel authenticated sessions, through the proxy and straight to Postfix's submission port
 # (STARTTLS, the same port the proxy uses): BENCH_WARMUP_ROUNDS untimed rounds, then BENCH_ROUNDS timed rounds, the
-# two paths in alternating order. Each run starts with bob's mailbox empty and ends when Dovecot has stored every message; the
-# submission time (last 250) and the delivery time (last file in bob's Maildir) are reported, and the ratios
-# proxy/direct of their medians. After every run all stored messages are checked: through the proxy each must be
+# two paths in alternating order. Each run starts with bob's mailbox empty and ends when Dovecot has stored every
+# message; the submission time (last 250) and the delivery time (last file in bob's Maildir) are reported, and the
+# ratios proxy/direct of their medians. After every run all stored messages are checked: through the proxy each must be
 # multipart/encrypted with an OpenPGP message and no plaintext (one is decrypted with gpg and compared with what was
 # sent), directly each must be the plain text sent. Last, one message with a BENCH_BIG_MB million octet attachment
 # goes through the proxy; printed: its times, the size Dovecot stored, the proxy's peak RSS (VmHWM, reset before)
@@ -33,8 +33,7 @@
 #   BENCH_JAR [proxy-app/target/mailproxy.jar]  the proxy to measure. When unset and that jar is older than the
 #                           sources of its modules, the committed HEAD is built in the run directory instead
 #                           (git archive, mvn -o package of config, proxy-core, proxy-imap, proxy-smtp, proxy-app).
-#   BENCH_NICE []           a niceness for the script and all it starts (e.g. -10): on a machine shared with builds,
-#                           both paths then compete less with them; both paths get the same priority
+#   BENCH_NICE []           a niceness for the script and all it starts (e.g. -10), both paths alike
 #   BENCH_KEEP [0]          1 keeps the run directory (logs, configs, keys) instead of deleting it
 set -euo pipefail
 
