@@ -5,12 +5,16 @@ import io.netty.buffer.ByteBufAllocator;
 
 import java.io.OutputStream;
 
-/** Collects what a transform writes into buffers of up to 16 KiB and hands each to the {@link ContentSink}. */
+/**
+ * Collects what a transform writes into chunks of up to 16 KiB and hands each to the {@link ContentSink} as a
+ * buffer. Bouncy Castle's armor writes one octet at a time, so the octets gather in a plain array first.
+ */
 final class SinkOutputStream extends OutputStream {
     private static final int CHUNK = 16 * 1024;
     private final ContentSink sink;
     private final ByteBufAllocator alloc;
-    private ByteBuf current;
+    private final byte[] chunk = new byte[CHUNK];
+    private int filled;
 
     SinkOutputStream(ContentSink sink, ByteBufAllocator alloc) {
         this.sink = sink;
@@ -19,8 +23,8 @@ final class SinkOutputStream extends OutputStream {
 
     @Override
     public void write(int b) {
-        ensure().writeByte(b);
-        if (!current.isWritable()) {
+        chunk[filled++] = (byte) b;
+        if (filled == CHUNK) {
             flush();
         }
     }
@@ -33,39 +37,30 @@ final class SinkOutputStream extends OutputStream {
     @Override
     public void write(byte[] b, int off, int len) {
         while (len > 0) {
-            ByteBuf buf = ensure();
-            int n = Math.min(len, buf.writableBytes());
-            buf.writeBytes(b, off, n);
+            int n = Math.min(len, CHUNK - filled);
+            System.arraycopy(b, off, chunk, filled, n);
+            filled += n;
             off += n;
             len -= n;
-            if (!buf.isWritable()) {
+            if (filled == CHUNK) {
                 flush();
             }
         }
     }
 
-    private ByteBuf ensure() {
-        if (current == null) {
-            current = alloc.buffer(CHUNK, CHUNK);
-        }
-        return current;
-    }
-
     @Override
     public void flush() {
-        if (current != null) {
-            ByteBuf b = current;
-            current = null;
-            sink.write(b);
+        if (filled > 0) {
+            ByteBuf out = alloc.buffer(filled, filled);
+            out.writeBytes(chunk, 0, filled);
+            filled = 0;
+            sink.write(out);
         }
     }
 
     /** Drops what was not handed on yet (the message is abandoned). */
     void discard() {
-        if (current != null) {
-            current.release();
-            current = null;
-        }
+        filled = 0;
     }
 
     @Override
