@@ -1,11 +1,6 @@
 package org.mailproxy.e2e;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.classic.spi.IThrowableProxy;
-import ch.qos.logback.classic.spi.StackTraceElementProxy;
-import ch.qos.logback.core.read.ListAppender;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -14,13 +9,11 @@ import org.mailproxy.e2e.RunningProxy.Local;
 import org.mailproxy.e2e.RunningProxy.Upstream;
 import org.mailproxy.testing.MailStack;
 import org.mailproxy.testing.RequiresMailStack;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -37,58 +30,22 @@ import static org.mailproxy.e2e.PgpWorld.CAROL;
 @RequiresMailStack
 class EncryptionLogCanaryE2eTest {
 
-    private final Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-    private final Logger project = (Logger) LoggerFactory.getLogger("org.mailproxy");
-    private final ListAppender<ILoggingEvent> captured = new ListAppender<>();
-    private Level rootLevel;
-    private Level projectLevel;
+    private CapturedLogs logs;
 
     @TempDir
     Path dir;
 
     @BeforeEach
     void captureEverything() {
-        rootLevel = root.getLevel();
-        projectLevel = project.getLevel();
-        root.setLevel(Level.TRACE);
-        project.setLevel(Level.TRACE);
-        captured.start();
-        root.addAppender(captured);
+        logs = CapturedLogs.atTrace();
     }
 
     @AfterEach
     void restore() {
-        root.detachAppender(captured);
-        captured.stop();
-        root.setLevel(rootLevel);
-        project.setLevel(projectLevel);
+        logs.close();
     }
 
-    private List<ILoggingEvent> events() {
-        synchronized (captured) {
-            return List.copyOf(captured.list);
-        }
-    }
 
-    private static String everything(ILoggingEvent e) {
-        StringBuilder sb = new StringBuilder();
-        sb.append(e.getLoggerName()).append(' ').append(e.getMessage()).append(' ').append(e.getFormattedMessage());
-        if (e.getArgumentArray() != null) {
-            for (Object a : e.getArgumentArray()) {
-                sb.append(' ').append(a);
-            }
-        }
-        for (Map.Entry<String, String> m : e.getMDCPropertyMap().entrySet()) {
-            sb.append(' ').append(m.getKey()).append('=').append(m.getValue());
-        }
-        for (IThrowableProxy t = e.getThrowableProxy(); t != null; t = t.getCause()) {
-            sb.append(' ').append(t.getClassName()).append(": ").append(t.getMessage());
-            for (StackTraceElementProxy frame : t.getStackTraceElementProxyArray()) {
-                sb.append(' ').append(frame.getSTEAsString());
-            }
-        }
-        return sb.toString();
-    }
 
     @Test
     void passphraseSubjectsAndBodiesNeverReachTheLogs(MailStack stack) throws Exception {
@@ -116,15 +73,15 @@ class EncryptionLogCanaryE2eTest {
             Mailboxes.awaitDelivered(stack, stack.bob(), marker);
             Mailboxes.awaitDelivered(stack, stack.carol(), bccMarker);
             await("the session logged as closed").atMost(Duration.ofSeconds(20))
-                    .until(() -> events().stream().anyMatch(e -> e.getFormattedMessage().contains(" closed")));
+                    .until(() -> logs.events().stream().anyMatch(e -> e.getFormattedMessage().contains(" closed")));
         }
-        List<ILoggingEvent> events = events();
+        List<ILoggingEvent> events = logs.events();
         assertThat(events).as("the key was unlocked from its passphrase file, and said so")
                 .anyMatch(e -> e.getFormattedMessage().startsWith("account " + ALICE + ": key ")
                         && e.getFormattedMessage().endsWith(" unlocked"));
         List<String> secrets = List.of(PgpWorld.PASSPHRASE, subjectWord, bodyWord, badHeader);
         for (ILoggingEvent e : events) {
-            String text = everything(e);
+            String text = CapturedLogs.everything(e);
             for (String secret : secrets) {
                 assertThat(text).as("log event from %s", e.getLoggerName()).doesNotContain(secret);
             }

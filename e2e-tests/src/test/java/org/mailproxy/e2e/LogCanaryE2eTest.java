@@ -1,11 +1,6 @@
 package org.mailproxy.e2e;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.classic.spi.IThrowableProxy;
-import ch.qos.logback.classic.spi.StackTraceElementProxy;
-import ch.qos.logback.core.read.ListAppender;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -16,7 +11,6 @@ import org.mailproxy.e2e.RunningProxy.Upstream;
 import org.mailproxy.testing.MailStack;
 import org.mailproxy.testing.MailUser;
 import org.mailproxy.testing.RequiresMailStack;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -25,7 +19,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -40,64 +33,27 @@ import static org.awaitility.Awaitility.await;
 @RequiresMailStack
 class LogCanaryE2eTest {
 
-    private final Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-    private final Logger project = (Logger) LoggerFactory.getLogger("org.mailproxy");
-    private final ListAppender<ILoggingEvent> captured = new ListAppender<>();
-    private Level rootLevel;
-    private Level projectLevel;
+    private CapturedLogs logs;
 
     @TempDir
     Path dir;
 
     @BeforeEach
     void captureEverything() {
-        rootLevel = root.getLevel();
-        projectLevel = project.getLevel();
-        root.setLevel(Level.TRACE);
-        project.setLevel(Level.TRACE);
-        captured.start();
-        root.addAppender(captured);
+        logs = CapturedLogs.atTrace();
     }
 
     @AfterEach
     void restore() {
-        root.detachAppender(captured);
-        captured.stop();
-        root.setLevel(rootLevel);
-        project.setLevel(projectLevel);
+        logs.close();
     }
 
-    /** A copy taken under the appender's lock: event-loop threads append while the test reads. */
-    private List<ILoggingEvent> events() {
-        synchronized (captured) {
-            return List.copyOf(captured.list);
-        }
-    }
 
     private static String b64(String s) {
         return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
     }
 
     /** Everything an appender or encoder could write for an event. */
-    private static String everything(ILoggingEvent e) {
-        StringBuilder sb = new StringBuilder();
-        sb.append(e.getLoggerName()).append(' ').append(e.getMessage()).append(' ').append(e.getFormattedMessage());
-        if (e.getArgumentArray() != null) {
-            for (Object a : e.getArgumentArray()) {
-                sb.append(' ').append(a);
-            }
-        }
-        for (Map.Entry<String, String> m : e.getMDCPropertyMap().entrySet()) {
-            sb.append(' ').append(m.getKey()).append('=').append(m.getValue());
-        }
-        for (IThrowableProxy t = e.getThrowableProxy(); t != null; t = t.getCause()) {
-            sb.append(' ').append(t.getClassName()).append(": ").append(t.getMessage());
-            for (StackTraceElementProxy frame : t.getStackTraceElementProxyArray()) {
-                sb.append(' ').append(frame.getSTEAsString());
-            }
-        }
-        return sb.toString();
-    }
 
     @Test
     void credentialsAndBodiesNeverReachTheLogs(MailStack stack) throws IOException {
@@ -161,17 +117,17 @@ class LogCanaryE2eTest {
             }
             Mailboxes.awaitDelivered(stack, bob, marker);
             await("all sessions logged as closed").atMost(Duration.ofSeconds(20)).until(() ->
-                    events().stream().filter(e -> e.getFormattedMessage().contains(" closed")).count() >= 4); // 3 IMAP, 1 SMTP
+                    logs.events().stream().filter(e -> e.getFormattedMessage().contains(" closed")).count() >= 4); // 3 IMAP, 1 SMTP
         }
 
         List<String> secrets = new ArrayList<>(List.of(
                 canaryPassword, b64(canaryPassword), b64("\0" + alice.login() + "\0" + canaryPassword),
                 alice.password(), b64(alice.password()), b64("\0" + alice.login() + "\0" + alice.password()),
                 canaryBody));
-        List<ILoggingEvent> events = events();
+        List<ILoggingEvent> events = logs.events();
         assertThat(events).as("the run was logged at all").hasSizeGreaterThan(10);
         for (ILoggingEvent e : events) {
-            String text = everything(e);
+            String text = CapturedLogs.everything(e);
             for (String secret : secrets) {
                 assertThat(text).as("log event from %s", e.getLoggerName()).doesNotContain(secret);
             }
