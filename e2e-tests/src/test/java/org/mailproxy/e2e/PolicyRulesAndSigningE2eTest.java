@@ -118,8 +118,14 @@ class PolicyRulesAndSigningE2eTest {
                 .anyMatch(l -> l.startsWith("VALIDSIG ") && l.endsWith(" " + signingKeys.alice.fingerprint()))
                 .noneMatch(l -> l.startsWith("BADSIG") || l.startsWith("ERRSIG"));
         PgpWorld.Sent signed = PgpWorld.Sent.of(signedPart.getBytes(StandardCharsets.ISO_8859_1));
+        // 8-bit text is signed quoted-printable: signed data must be 7-bit (RFC 3156 3)
+        assertThat(signedPart.chars()).as("the signed part is 7-bit").allMatch(ch -> ch < 128);
+        assertThat(signed.field("Content-Transfer-Encoding")).isEqualTo("quoted-printable");
         // the sent body's last CRLF is the one that starts the delimiter line (RFC 2046 §5.1.1)
-        assertThat(latin1(signed.body()) + "\r\n").as("the signed part's body vs the sent body")
+        byte[] decoded = new org.apache.james.mime4j.codec.QuotedPrintableInputStream(
+                new java.io.ByteArrayInputStream((latin1(signed.body()) + "\r\n")
+                        .getBytes(StandardCharsets.ISO_8859_1))).readAllBytes();
+        assertThat(latin1(decoded)).as("the signed part's body, decoded, vs the sent body")
                 .isEqualTo(latin1(PgpWorld.Sent.of(message).body()));
         assertThat(signed.field("Content-Type")).as("the signed part's Content-Type")
                 .isEqualTo(PgpWorld.Sent.of(message).field("Content-Type"));

@@ -38,8 +38,10 @@ public final class PgpMimeSigner {
         StringBuilder head = new StringBuilder();
         StringBuilder part = new StringBuilder();
         boolean hasType = false;
+        // A single part whose octets may be 8-bit is signed quoted-printable (RFC 3156 3: signed data is 7-bit)
+        boolean reencode = needsSevenBit(headersOfOriginal);
         for (HeaderField f : headersOfOriginal) {
-            if (f.is("MIME-Version")) {
+            if (f.is("MIME-Version") || reencode && f.is("Content-Transfer-Encoding")) {
                 continue;
             }
             if (f.lowerName().startsWith("content-")) {
@@ -48,6 +50,9 @@ public final class PgpMimeSigner {
             } else {
                 head.append(f.toWire());
             }
+        }
+        if (reencode) {
+            part.append("Content-Transfer-Encoding: quoted-printable\r\n");
         }
         if (!hasType) {
             part.append("Content-Type: text/plain; charset=us-ascii\r\n");
@@ -67,7 +72,7 @@ public final class PgpMimeSigner {
         wireOut.write(partHead);
         signature.update(partHead, 0, partHead.length);
 
-        return new OutputStream() {
+        OutputStream signed = new OutputStream() {
             /** The last two octets written, hashed only once more follows: they may be the boundary's CRLF. */
             private final byte[] held = new byte[2];
             private int heldCount;
@@ -123,5 +128,41 @@ public final class PgpMimeSigner {
                 wireOut.flush();
             }
         };
+        if (!reencode) {
+            return signed;
+        }
+        return new OutputStream() {
+            private final QuotedPrintableOutputStream qp = new QuotedPrintableOutputStream(signed);
+
+            @Override
+            public void write(int b) throws IOException {
+                qp.write(b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                qp.write(b, off, len);
+            }
+
+            @Override
+            public void close() throws IOException {
+                qp.close();
+                signed.close();
+            }
+        };
+    }
+
+    /**
+     * Whether the body is one part that may hold 8-bit octets: no multipart (its parts carry their own encodings)
+     * and no 7-bit-safe transfer encoding (base64, quoted-printable).
+     */
+    private static boolean needsSevenBit(List<HeaderField> headers) {
+        String type = Headers.mediaType(Headers.first(headers, "Content-Type"));
+        if (type.startsWith("multipart/") || type.startsWith("message/")) {
+            return false;
+        }
+        String cte = Headers.first(headers, "Content-Transfer-Encoding").map(HeaderField::unfolded).orElse("7bit")
+                .toLowerCase(java.util.Locale.ROOT);
+        return !cte.equals("base64") && !cte.equals("quoted-printable");
     }
 }

@@ -279,7 +279,7 @@ class EncryptingTransformTest {
         int first = out.indexOf(delim + "\r\n") + delim.length() + 2;
         int second = out.indexOf("\r\n" + delim + "\r\n", first);
         String signedPart = out.substring(first, second);
-        assertThat(signedPart).isEqualTo("Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        assertThat(signedPart).isEqualTo("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
                 + body.substring(0, body.length() - 2));
         String sig = out.substring(out.indexOf("-----BEGIN PGP SIGNATURE-----"),
                 out.indexOf("-----END PGP SIGNATURE-----") + 27);
@@ -290,6 +290,29 @@ class EncryptingTransformTest {
                 new ByteArrayInputStream((signedPart + " ").getBytes(StandardCharsets.UTF_8)));
         assertThat(tampered.status()).isNotEqualTo(SignatureResult.Status.VALID);
         assertThat(out).contains("Subject: The secret plan\r\n").endsWith(delim + "--\r\n");
+    }
+
+    @Test
+    void signedEightBitTextIsSignedAsSevenBitQuotedPrintable() throws Exception {
+        SendPolicy always = policy(SendPolicy.Encrypt.OPPORTUNISTIC, SendPolicy.Sign.ALWAYS, false);
+        String body = "Grüße aus Köln = viele Grüße \r\nFrom the team\r\n";
+        String out = new String(run(transform(always, true), message(DAVE, "Content-Transfer-Encoding: 8bit\r\n",
+                body), 4, DAVE), StandardCharsets.UTF_8);
+        String delim = "--" + out.substring(out.indexOf("boundary=\"") + 10, out.indexOf('"', out.indexOf("boundary=\"") + 10));
+        int first = out.indexOf(delim + "\r\n") + delim.length() + 2;
+        String signedPart = out.substring(first, out.indexOf("\r\n" + delim + "\r\n", first));
+        assertThat(signedPart).startsWith("Content-Type: text/plain; charset=utf-8\r\n"
+                + "Content-Transfer-Encoding: quoted-printable\r\n\r\n").doesNotContain("8bit");
+        assertThat(signedPart.chars()).allMatch(c -> c < 128);
+        String encoded = signedPart.substring(signedPart.indexOf("\r\n\r\n") + 4) + "\r\n";
+        assertThat(new String(new org.apache.james.mime4j.codec.QuotedPrintableInputStream(
+                new ByteArrayInputStream(encoded.getBytes(StandardCharsets.US_ASCII))).readAllBytes(),
+                StandardCharsets.UTF_8)).isEqualTo(body);
+        String sig = out.substring(out.indexOf("-----BEGIN PGP SIGNATURE-----"),
+                out.indexOf("-----END PGP SIGNATURE-----") + 27);
+        assertThat(new DetachedVerifier(ring).verify(sig.getBytes(StandardCharsets.US_ASCII),
+                new ByteArrayInputStream(signedPart.getBytes(StandardCharsets.US_ASCII))).status())
+                .isEqualTo(SignatureResult.Status.VALID);
     }
 
     @Test
