@@ -99,6 +99,26 @@ class Seipd1InputStreamTest {
         }
     }
 
+    /** Bodies that end 1 to 23 octets into a new 64 KiB step: the MDC spans the held-back tail and the last step. */
+    @Test
+    void bodiesEndingJustAfterAStepBoundary() throws Exception {
+        Random rnd = new Random(12);
+        for (int steps = 1; steps <= 2; steps++) {
+            for (int k = 1; k <= 23; k++) {
+                byte[] data = new byte[steps * 65_536 + k - 40];
+                rnd.nextBytes(data);
+                byte[] body = seal(data, rnd);
+                Seipd1InputStream s = new Seipd1InputStream(splitting(body, rnd), KEY);
+                assertThat(readSplit(s, rnd)).as("%d steps + %d", steps, k).isEqualTo(data);
+                assertThat(s.verified()).isTrue();
+                byte[] damaged = body.clone();
+                damaged[damaged.length - 1 - rnd.nextInt(Math.min(k, 22))] ^= 1;
+                Seipd1InputStream bad = new Seipd1InputStream(splitting(damaged, rnd), KEY);
+                assertThatThrownBy(() -> readSplit(bad, rnd)).isInstanceOf(IOException.class);
+            }
+        }
+    }
+
     @Test
     void anyFlippedOctetFailsBeforeTheEnd() throws Exception {
         Random rnd = new Random(12);
