@@ -1,6 +1,7 @@
 /**
  * The decrypted view (in progress): telling which messages are encrypted ({@link
- * org.mailproxy.imap.view.EncryptionClassifier}); decrypting them into the account's
- * {@code org.mailproxy.core.cache.MessageCache} and answering FETCH from the decrypted bytes come next.
+ * org.mailproxy.imap.view.EncryptionClassifier}) and decrypting each once into the account's
+ * {@code org.mailproxy.core.cache.MessageCache} ({@link org.mailproxy.imap.view.DecryptedMessages}). Fetching them
+ * with the proxy's own upstream commands and answering FETCH from the decrypted bytes come next.
  */
 package org.mailproxy.imap.view;
