@@ -192,26 +192,4 @@ public final class EnvelopeBuilder {
             } while (depth > 0 && i < s.length());
         }
     }
-
-    /** For tests and logs: the envelope as IMAP text (literals shown inline). */
-    static String render(ImapValue v) {
-        if (v instanceof ImapValue.Atom a) {
-            return a.text();
-        }
-        if (v instanceof ImapValue.Quoted q) {
-            return '"' + q.text().replace("\\", "\\\\").replace("\"", "\\\"") + '"';
-        }
-        if (v instanceof ImapValue.Literal l) {
-            return "{" + l.octets().length + "}" + new String(l.octets(), StandardCharsets.UTF_8);
-        }
-        ImapValue.ListValue list = (ImapValue.ListValue) v;
-        StringBuilder b = new StringBuilder("(");
-        for (int k = 0; k < list.items().size(); k++) {
-            if (k > 0) {
-                b.append(' ');
-            }
-            b.append(render(list.items().get(k)));
-        }
-        return b.append(')').toString();
-    }
 }

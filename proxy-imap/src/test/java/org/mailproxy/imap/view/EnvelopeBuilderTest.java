@@ -18,7 +18,7 @@ class EnvelopeBuilderTest {
     private static String envelope(String header) throws IOException {
         List<HeaderField> fields = Headers.read(new ByteArrayInputStream(header.getBytes(StandardCharsets.UTF_8)),
                 1 << 16, 1000);
-        return EnvelopeBuilder.render(EnvelopeBuilder.envelope(fields));
+        return render(EnvelopeBuilder.envelope(fields));
     }
 
     @Test
@@ -58,5 +58,27 @@ class EnvelopeBuilderTest {
                 "Subject: Grüße\r\n\r\n".getBytes(StandardCharsets.UTF_8)), 1 << 16, 100));
         assertThat(((ImapValue.ListValue) e).items().get(1)).isInstanceOf(ImapValue.Literal.class);
         assertThat(envelope("\r\n")).isEqualTo("(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
+    }
+
+    /** The envelope as IMAP text, literals shown inline. */
+    private static String render(ImapValue v) {
+        if (v instanceof ImapValue.Atom a) {
+            return a.text();
+        }
+        if (v instanceof ImapValue.Quoted q) {
+            return '"' + q.text().replace("\\", "\\\\").replace("\"", "\\\"") + '"';
+        }
+        if (v instanceof ImapValue.Literal l) {
+            return "{" + l.octets().length + "}" + new String(l.octets(), StandardCharsets.UTF_8);
+        }
+        ImapValue.ListValue list = (ImapValue.ListValue) v;
+        StringBuilder b = new StringBuilder("(");
+        for (int k = 0; k < list.items().size(); k++) {
+            if (k > 0) {
+                b.append(' ');
+            }
+            b.append(render(list.items().get(k)));
+        }
+        return b.append(')').toString();
     }
 }
