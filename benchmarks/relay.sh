@@ -25,6 +25,8 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 MESSAGES=${BENCH_MESSAGES:-2000}
 SESSIONS=${BENCH_SESSIONS:-1000}
 ROUNDS=${BENCH_ROUNDS:-3}
@@ -79,8 +81,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-out() { echo "$*" | tee -a "$RESULTS"; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # Free loopback ports, all held at once while chosen so that they differ.
 read -r P_IMAPS P_IMAP P_SUB P_SUBS P_PROXY P_PROXY_SMTP P_STUNNEL < <(python3 - <<'PY'
@@ -101,14 +101,7 @@ out "mbsync $(mbsync --version | awk '{print $2}'), $(stunnel4 -version 2>&1 | g
 
 # ---------------------------------------------------------------------------------------------------------------
 say "starting the test stack in $STACK"
-start_stack() {
-  TESTSTACK_IMAPS_PORT=$P_IMAPS TESTSTACK_IMAP_PORT=$P_IMAP TESTSTACK_SUBMISSION_PORT=$P_SUB \
-    TESTSTACK_SUBMISSIONS_PORT=$P_SUBS "$repo/scripts/teststack/teststack.sh" start "$STACK" \
-    >>"$RUN/logs/teststack.log" 2>&1
-}
-# One retry: on a busy machine a start can trip over processes that end while it looks for leftovers.
-start_stack || { tail -n 5 "$RUN/logs/teststack.log" >&2; say "retrying the stack start"; start_stack; } \
-  || { tail -n 20 "$RUN/logs/teststack.log" >&2; die "the test stack did not start"; }
+start_test_stack
 CA="$STACK/ca/ca.crt"
 DOVECONF="$STACK/dovecot/etc/dovecot.conf"
 
@@ -241,7 +234,6 @@ declare -A TIMES CPUS
 SYNC_OCTETS=""
 TICK=$(getconf CLK_TCK)
 # CPU ticks (user + system, all threads) a process has used so far.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 relay_pid() {
   case "$1" in proxy) echo "$PROXY_PID" ;; stunnel) echo "$STUNNEL_PID" ;; *) echo "" ;; esac
 }
@@ -301,8 +293,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 median() {
   local name=$1 r
-  for r in $(seq 1 "$ROUNDS"); do echo "${TIMES[$name,$r]}"; done | sort -g \
-    | awk '{v[NR] = $1} END {if (NR % 2) printf "%.2f", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+  for r in $(seq 1 "$ROUNDS"); do echo "${TIMES[$name,$r]}"; done | median_stdin 2
 }
 m_proxy=$(median proxy); m_stunnel=$(median stunnel); m_direct=$(median direct)
 out "$(printf '%-8s %10s %10s %10s' median "$m_proxy" "$m_stunnel" "$m_direct")"

@@ -39,6 +39,8 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 MESSAGES=${BENCH_MESSAGES:-1000}
 SESSIONS=${BENCH_SESSIONS:-10}
 SIZE=${BENCH_SIZE:-20480}
@@ -90,8 +92,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-out() { echo "$*" | tee -a "$RESULTS"; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # ---------------------------------------------------------------------------------------------------------------
 # The proxy to measure: a private copy, so that a rebuild in the checkout during the run cannot change it.
@@ -141,14 +141,7 @@ out "$(python3 --version), $(gpg --version | head -1), $(java -version 2>&1 | he
 
 # ---------------------------------------------------------------------------------------------------------------
 say "starting the test stack in $STACK"
-start_stack() {
-  TESTSTACK_IMAPS_PORT=$P_IMAPS TESTSTACK_IMAP_PORT=$P_IMAP TESTSTACK_SUBMISSION_PORT=$P_SUB \
-    TESTSTACK_SUBMISSIONS_PORT=$P_SUBS "$repo/scripts/teststack/teststack.sh" start "$STACK" \
-    >>"$RUN/logs/teststack.log" 2>&1
-}
-# One retry: on a busy machine a start can trip over processes that end while it looks for leftovers.
-start_stack || { tail -n 5 "$RUN/logs/teststack.log" >&2; say "retrying the stack start"; start_stack; } \
-  || { tail -n 20 "$RUN/logs/teststack.log" >&2; die "the test stack did not start"; }
+start_test_stack
 CA="$STACK/ca/ca.crt"
 BOX="$STACK/mail/$RCPT/Maildir"
 
@@ -211,7 +204,6 @@ out "proxy log on start: $(grep -i -m1 'account' "$RUN/logs/proxy.log" | cut -c1
 PROXY_CA=""
 [ "$LOCAL_TLS" = starttls ] && PROXY_CA="$RUN/proxy-data/tls/local-cert.pem"
 TICK=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # Collections and their seconds so far, from jstat (JDK): young, full, concurrent.
 gc_note() {
   command -v jstat >/dev/null || return 0
@@ -291,8 +283,7 @@ done
 median() {
   local -n arr=$1
   local r
-  for r in $(seq 1 "$ROUNDS"); do echo "${arr[$2,$r]}"; done | sort -g \
-    | awk '{v[NR] = $1} END {if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+  for r in $(seq 1 "$ROUNDS"); do echo "${arr[$2,$r]}"; done | median_stdin 3
 }
 ms_p=$(median SUB proxy); ms_d=$(median SUB direct); md_p=$(median DEL proxy); md_d=$(median DEL direct)
 out "$(printf '%-6s %13s %13s %13s %13s' median "$ms_p" "$ms_d" "$md_p" "$md_d")"

@@ -1,0 +1,28 @@
+# Shared by the benchmark scripts (sourced, not run). The caller defines say and die, and sets repo, RUN, STACK,
+# RESULTS and the stack ports P_IMAPS, P_IMAP, P_SUB, P_SUBS.
+
+# A result line: to the terminal and to the results file.
+out() { echo "$*" | tee -a "$RESULTS"; }
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# User + system CPU of a process, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# The median of the numbers on stdin, with $1 decimals.
+median_stdin() {
+  sort -g | awk -v d="$1" '{v[NR] = $1}
+    END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.*f", d, m}'
+}
+
+# Dovecot and Postfix from the test stack on the benchmark's ports, into $STACK.
+start_test_stack() {
+  start_once() {
+    TESTSTACK_IMAPS_PORT=$P_IMAPS TESTSTACK_IMAP_PORT=$P_IMAP TESTSTACK_SUBMISSION_PORT=$P_SUB \
+      TESTSTACK_SUBMISSIONS_PORT=$P_SUBS "$repo/scripts/teststack/teststack.sh" start "$STACK" \
+      >>"$RUN/logs/teststack.log" 2>&1
+  }
+  # One retry: on a busy machine a start can trip over processes that end while it looks for leftovers.
+  start_once || { tail -n 5 "$RUN/logs/teststack.log" >&2; say "retrying the stack start"; start_once; } \
+    || { tail -n 20 "$RUN/logs/teststack.log" >&2; die "the test stack did not start"; }
+}
