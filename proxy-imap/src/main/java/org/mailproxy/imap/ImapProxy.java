@@ -1,5 +1,9 @@
 package org.mailproxy.imap;
 
+import io.netty.handler.stream.ChunkedWriteHandler;
+import org.mailproxy.core.cache.MessageCache;
+import org.mailproxy.imap.view.AccountViews;
+
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -42,6 +46,7 @@ public final class ImapProxy implements ProxyService {
     private final ImapSettings settings;
     private final ProxyMetrics metrics;
     private final UpstreamConnector connector;
+    private final AccountViews views;
     private final ChannelGroup sessions = new DefaultChannelGroup("imap-sessions", GlobalEventExecutor.INSTANCE);
     private final CompletableFuture<Void> drained = new CompletableFuture<>();
     private volatile boolean draining;
@@ -53,6 +58,9 @@ public final class ImapProxy implements ProxyService {
         this.settings = context.config().imap();
         this.metrics = new ProxyMetrics(context.meters(), "imap");
         this.connector = new UpstreamConnector(context.upstreamTls(), settings, metrics, context.loops().channelType());
+        this.views = context.accountKeys().accounts().isEmpty() ? null
+                : new AccountViews(context.config().dataDir(), context.accountKeys(),
+                Math.max(1, Runtime.getRuntime().availableProcessors()), MessageCache.DEFAULT_MAX_TOTAL_BYTES);
     }
 
     @Override
@@ -78,11 +86,13 @@ public final class ImapProxy implements ProxyService {
                         ch.pipeline().addLast("decoder", new ImapCommandDecoder(limits.maxCommandLine(),
                                 limits.maxLiteral(), limits.maxNonSyncLiteral()));
                         ch.pipeline().addLast("encoder", new ImapWireEncoder());
+                        // literals of decrypted messages are streamed from the cache as the client reads them
+                        ch.pipeline().addLast("chunked", new ChunkedWriteHandler());
                         // RFC 9051 5.4: an idle client is logged out after client-idle (at least 30 minutes);
                         // output progress counts as activity, so a slow download is not cut.
                         ch.pipeline().addLast("idle", new IdleStateHandler(true, 0, 0, idleSeconds, TimeUnit.SECONDS));
                         ch.pipeline().addLast("session", new ImapSession(SessionIds.next("imap"), context.config(),
-                                context.localTls(), metrics, connector, ImapProxy.this::sessionClosed));
+                                context.localTls(), metrics, connector, views, ImapProxy.this::sessionClosed));
                     }
                 });
         ChannelFuture f = b.bind(settings.listen().toSocketAddress()).awaitUninterruptibly();
@@ -141,6 +151,9 @@ public final class ImapProxy implements ProxyService {
 
     private void sessionClosed() {
         if (draining && metrics.activeSessions() == 0) {
+            if (views != null) {
+                views.close();
+            }
             drained.complete(null);
         }
     }

@@ -1,5 +1,7 @@
 package org.mailproxy.imap;
 
+import org.mailproxy.core.crypto.openpgp.AccountKeys;
+
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.mailproxy.config.ConfigLoader;
 import org.mailproxy.config.MailproxyConfig;
@@ -29,6 +31,12 @@ public final class ImapProxyFixture implements AutoCloseable {
 
     /** @param trustedCa the extra CA file for upstream certificates (a real test stack's CA) */
     public ImapProxyFixture(Path dir, Map<String, String> accounts, String extra, Path trustedCa) throws Exception {
+        this(dir, accounts, extra, trustedCa, AccountKeys.empty());
+    }
+
+    /** @param keys the accounts' keys (their data-dir is {@code dir/data}) */
+    public ImapProxyFixture(Path dir, Map<String, String> accounts, String extra, Path trustedCa, AccountKeys keys)
+            throws Exception {
         StringBuilder acc = new StringBuilder();
         accounts.forEach((login, url) -> acc.append("{ email = \"").append(login).append("@example.com\", login = \"")
                 .append(login).append("\", imap.upstream = \"").append(url)
@@ -44,7 +52,7 @@ public final class ImapProxyFixture implements AutoCloseable {
                 + extra + "\n}\n";
         config = new ConfigLoader(Map.of()).loadString(hocon, "test.conf");
         context = new ProxyContext(config, loops, UpstreamTls.create(config.trustedCaFile()),
-                LocalTls.create(config.localTls(), config.dataDir()), meters);
+                LocalTls.create(config.localTls(), config.dataDir()), meters, keys);
         proxy = new ImapProxy(context);
         proxy.start();
     }

@@ -31,6 +31,9 @@ import org.mailproxy.imap.protocol.CapabilityFilter;
 import org.mailproxy.imap.protocol.ImapError;
 import org.mailproxy.imap.protocol.ImapReplies;
 import org.mailproxy.imap.protocol.ImapVerb;
+import org.mailproxy.imap.view.AccountViews;
+import org.mailproxy.imap.view.DecryptedMessages;
+import org.mailproxy.imap.view.FetchRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -120,12 +123,33 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     private io.netty.util.concurrent.ScheduledFuture<?> upstreamWatchdog;
     private final MailboxState mailbox = new MailboxState();
 
-    private record InFlight(String clientTag, String proxyTag, ImapVerb verb) {
+    // The decrypted view (null when the account has no unlocked key, or before login).
+    private final AccountViews views;
+    private Account account;
+    private FetchView fetchView;
+    /** The rest of the current upstream response goes here instead of to the client (the view parses it). */
+    private java.util.function.Consumer<Object> responseSink;
+    /** A content FETCH waits until the commands before it are answered, then while the view prepares. */
+    private boolean viewHold;
+    private String selecting;
+    private long selectingUidValidity;
+
+    private record InFlight(String clientTag, String proxyTag, ImapVerb verb, FetchRequest fetch) {
+        InFlight(String clientTag, String proxyTag, ImapVerb verb) {
+            this(clientTag, proxyTag, verb, null);
+        }
     }
 
     /** @param onClosed runs on the event loop after the session is closed and counted as closed */
     public ImapSession(String id, MailproxyConfig config, LocalTls localTls, ProxyMetrics metrics, UpstreamConnector connector,
                        Runnable onClosed) {
+        this(id, config, localTls, metrics, connector, null, onClosed);
+    }
+
+    /** @param views the decrypted view of the accounts, or null to relay every message as stored */
+    public ImapSession(String id, MailproxyConfig config, LocalTls localTls, ProxyMetrics metrics, UpstreamConnector connector,
+                       AccountViews views, Runnable onClosed) {
+        this.views = views;
         this.onClosed = onClosed;
         this.id = id;
         this.config = config;
@@ -200,7 +224,7 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     }
 
     private boolean mustQueue(Object msg) {
-        if (!queued.isEmpty() || expect == Expect.SWALLOW) {
+        if (!queued.isEmpty() || expect == Expect.SWALLOW || viewHold) {
             return true;
         }
         if (state == State.CONNECTING_UPSTREAM) {
@@ -210,7 +234,7 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     }
 
     private void drainQueued() {
-        while (!queued.isEmpty() && expect != Expect.SWALLOW
+        while (!queued.isEmpty() && expect != Expect.SWALLOW && !viewHold
                 && (state != State.CONNECTING_UPSTREAM || (loginAwaitsClient && queued.peek() instanceof ContinuationLine))) {
             dispatch(queued.poll());
         }
@@ -290,6 +314,10 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
         metrics.sessionClosed();
         log.info("imap session {} closed after {} s", id, (System.nanoTime() - openedAt) / 1_000_000_000L);
         eraseLogin();
+        if (fetchView != null) {
+            fetchView.close();
+        }
+        releaseSink();
         queued.forEach(ReferenceCountUtil::release);
         queued.clear();
         if (loginCommand != null) {
@@ -325,7 +353,7 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     }
 
     private void readClient() {
-        if (closing || !client.isActive() || !queued.isEmpty() || expect == Expect.SWALLOW) {
+        if (closing || !client.isActive() || !queued.isEmpty() || expect == Expect.SWALLOW || viewHold) {
             return;
         }
         if (state == State.CONNECTING_UPSTREAM && !loginAwaitsClient) {
@@ -569,6 +597,7 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
         loginClientTag = tag;
         transition(State.CONNECTING_UPSTREAM);
         Account a = account.get();
+        this.account = a;
         log.info("imap session {} connecting to {} for {}", id, a.imapUpstream(), a.email());
         connector.connect(client.eventLoop(), a.imapUpstream(), new UpstreamHandler())
                 .addListener((Future<UpstreamLink> f) -> {
@@ -681,6 +710,7 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     private void finishLogin(List<String> caps) {
         upstreamCaps = new Capabilities(caps);
         transition(State.AUTHENTICATED);
+        startView();
         log.info("imap session {} logged in", id);
         replyOk(loginClientTag, "CAPABILITY " + String.join(" ", CapabilityFilter.forClient(caps)), "Logged in");
         loginClientTag = null;
@@ -755,16 +785,62 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
         }
         if (verb.equals(ImapVerb.SELECT) || verb.equals(ImapVerb.EXAMINE)) {
             mailbox.reset();
+            if (fetchView != null) {
+                fetchView.unselected();
+            }
+            selecting = line.isLast() ? mailboxArgument(line.arguments()) : null;
+            selectingUidValidity = 0;
         }
+        FetchRequest fetch = null;
+        if (fetchView != null && line.isLast() && (verb.equals(ImapVerb.FETCH) || verb.equals(ImapVerb.UID))) {
+            fetch = viewedFetch(line);
+            if (fetch != null && !inFlight.isEmpty()) {
+                // answered in order: the view prepares only once nothing else is outstanding upstream
+                viewHold = true;
+                queued.addFirst(line);
+                return;
+            }
+            if (fetch != null) {
+                FetchRequest request = fetch;
+                viewHold = true;
+                fetchView.prepare(request, () -> {
+                    viewHold = false;
+                    sendClientCommand(line, request);
+                    line.release();
+                    drainQueued();
+                });
+                return;
+            }
+        }
+        sendClientCommand(line, fetch);
+        line.release();
+    }
+
+    /** The client's FETCH as the view reads it, or null when it is not one the view needs to prepare. */
+    private FetchRequest viewedFetch(CommandLine line) {
+        boolean uid = line.verb().equals(ImapVerb.UID);
+        try {
+            FetchRequest r = FetchRequest.parse(line.arguments(), uid);
+            return fetchView.wants(r) ? r : null;
+        } catch (FetchRequest.Unparsed e) {
+            return null; // not a FETCH (UID STORE...), or one the provider will refuse: relayed as it is
+        }
+    }
+
+    /** Relays a client command's first piece under a proxy tag; does not consume {@code line}. */
+    private void sendClientCommand(CommandLine line, FetchRequest fetch) {
+        ImapVerb verb = line.verb();
         String proxyTag = tags.next();
-        InFlight f = new InFlight(line.tag(), proxyTag, verb);
+        InFlight f = new InFlight(line.tag(), proxyTag, verb, fetch);
+        if (fetch != null) {
+            fetchView.activate(fetch);
+        }
         if (inFlight.isEmpty()) {
             upstreamQuietSince = System.nanoTime();
         }
         inFlight.put(proxyTag, f);
         current = line.isLast() ? null : f;
         CommandLine out = line.withTag(proxyTag);
-        line.release();
         if (verb.equals(ImapVerb.IDLE) && out.isLast()) {
             transition(State.IDLE);
             expect = Expect.RELAY_AND_ARM;
@@ -888,6 +964,14 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
+        if (responseSink != null) {
+            java.util.function.Consumer<Object> sink = responseSink;
+            if (msg instanceof ResponseLine l && l.isLast()) {
+                responseSink = null;
+            }
+            sink.accept(msg);
+            return;
+        }
         if (msg instanceof LiteralChunk chunk) {
             writeClient(chunk);
             return;
@@ -925,6 +1009,10 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     }
 
     private void onTagged(ResponseLine line) {
+        if (fetchView != null && fetchView.ownsTag(line.tag())) {
+            fetchView.onOwnTagged(line);
+            return;
+        }
         InFlight f = inFlight.remove(line.tag());
         if (f == null) {
             log.debug("imap session {} tagged response for an unknown tag", id);
@@ -946,6 +1034,12 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
             expect = Expect.NONE;
         }
         ImapVerb v = f.verb();
+        if (f.fetch() != null && fetchView != null) {
+            fetchView.deactivate();
+        }
+        if ((v.equals(ImapVerb.SELECT) || v.equals(ImapVerb.EXAMINE)) && ok && fetchView != null) {
+            fetchView.selected(selecting, selectingUidValidity);
+        }
         if ((v.equals(ImapVerb.SELECT) || v.equals(ImapVerb.EXAMINE)) && state == State.IDLE) {
             beforeIdle = ok ? State.SELECTED : State.AUTHENTICATED;
         } else if (v.equals(ImapVerb.SELECT) || v.equals(ImapVerb.EXAMINE)) {
@@ -969,11 +1063,31 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
             return;
         }
         writeClient(out);
+        if (viewHold && inFlight.isEmpty() && !fetchView.preparing()) {
+            viewHold = false; // the held FETCH may now be prepared
+        }
         drainQueued();
     }
 
     private void onUntagged(ResponseLine line) {
         MailboxUpdates.apply(mailbox, line);
+        if (fetchView != null && line.name().equals("FETCH")) {
+            java.util.function.Consumer<Object> sink = fetchView.sinkFor(line);
+            if (sink != null) {
+                if (!line.isLast()) {
+                    responseSink = sink;
+                }
+                sink.accept(line);
+                return;
+            }
+        }
+        if (line.isStatus() && line.code() != null && line.code().regionMatches(true, 0, "UIDVALIDITY ", 0, 12)) {
+            try {
+                selectingUidValidity = Long.parseLong(line.code().substring(12).trim());
+            } catch (NumberFormatException e) {
+                selectingUidValidity = 0;
+            }
+        }
         if (line.name().equals("CAPABILITY") && line.isLast()) {
             List<String> caps = UpstreamConnector.atoms(line.tokens());
             upstreamCaps = new Capabilities(caps);
@@ -1020,16 +1134,94 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
         return out;
     }
 
-    private void writeClient(Object msg) {
+    // ---------------------------------------------------------------- decrypted view
+
+    /** After login: the view of the account's messages, when its key is unlocked. */
+    private void startView() {
+        if (views == null || account == null) {
+            return;
+        }
+        Optional<DecryptedMessages> d = views.forAccount(account.email());
+        if (d.isEmpty()) {
+            log.info("imap session {} relays messages as stored (no unlocked key for the account)", id);
+            return;
+        }
+        fetchView = new FetchView(id, d.get(), views.workers(), new FetchView.Link() {
+            @Override
+            public String nextTag() {
+                return tags.next();
+            }
+
+            @Override
+            public void sendUpstream(String text) {
+                if (upstream != null && upstream.isActive()) {
+                    upstream.writeAndFlush(UpstreamLogin.line(text.substring(0, text.indexOf(' ')), ImapVerb.FETCH, text));
+                }
+            }
+
+            @Override
+            public io.netty.channel.ChannelFuture toClient(Object msg) {
+                return writeClient(msg);
+            }
+
+            @Override
+            public MailboxState mailbox() {
+                return mailbox;
+            }
+
+            @Override
+            public io.netty.util.concurrent.EventExecutor loop() {
+                return client.eventLoop();
+            }
+
+            @Override
+            public void fail(String why) {
+                closeWithBye(why);
+            }
+        }, settings.limits().maxLiteral());
+    }
+
+    private void releaseSink() {
+        responseSink = null;
+    }
+
+    /** The mailbox name of SELECT/EXAMINE arguments (an atom or a quoted string), or null for a literal. */
+    static String mailboxArgument(String args) {
+        String a = args.trim();
+        if (a.startsWith("\"")) {
+            StringBuilder out = new StringBuilder();
+            for (int i = 1; i < a.length(); i++) {
+                char c = a.charAt(i);
+                if (c == '\\' && i + 1 < a.length()) {
+                    out.append(a.charAt(++i));
+                } else if (c == '"') {
+                    return out.toString();
+                } else {
+                    out.append(c);
+                }
+            }
+            return null;
+        }
+        if (a.startsWith("{")) {
+            return null;
+        }
+        int sp = a.indexOf(' ');
+        String name = sp < 0 ? a : a.substring(0, sp);
+        return name.equalsIgnoreCase("INBOX") ? "INBOX" : name;
+    }
+
+    private io.netty.channel.ChannelFuture writeClient(Object msg) {
         if (!client.isActive()) {
             ReferenceCountUtil.release(msg);
-            return;
+            return client.newFailedFuture(new java.nio.channels.ClosedChannelException());
         }
         if (msg instanceof io.netty.buffer.ByteBufHolder h) {
             metrics.bytesToClient(h.content().readableBytes());
         } else if (msg instanceof ByteBuf b) {
             metrics.bytesToClient(b.readableBytes());
         }
-        client.write(msg).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+        io.netty.channel.ChannelFuture f = client.write(msg);
+        f.addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+        return f;
     }
 }

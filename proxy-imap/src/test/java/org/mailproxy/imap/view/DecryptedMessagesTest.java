@@ -100,6 +100,7 @@ class DecryptedMessagesTest {
         AtomicInteger fetches = new AtomicInteger();
         for (int i = 0; i < 3; i++) {
             try (DecryptedMessages.Result r = view.get("INBOX", 7, 1, counting(raw, fetches))) {
+                assertThat(r.structure().size()).isEqualTo(expected.length);
                 assertThat(r.outcome()).isEqualTo(DecryptedMessages.Outcome.DECRYPTED);
                 assertThat(r.entry().size()).isEqualTo(expected.length);
                 assertThat(r.entry().openStream(0).readAllBytes()).isEqualTo(expected);
@@ -122,14 +123,39 @@ class DecryptedMessagesTest {
         for (byte[] raw : List.of(notForUs, damaged)) {
             AtomicInteger fetches = new AtomicInteger();
             uid++;
+            int afterFirst = 0;
             for (int i = 0; i < 2; i++) {
                 try (DecryptedMessages.Result r = view.get("INBOX", 7, uid, counting(raw, fetches))) {
                     assertThat(r.outcome()).isEqualTo(DecryptedMessages.Outcome.UNDECRYPTABLE);
-                    assertThat(r.entry().size()).isZero();
+                    // shown as stored, with the one fixed notice whatever the reason
+                    assertThat(r.entry().openStream(0).readAllBytes()).isEqualTo(
+                            concat(DecryptedMessages.NOTICE.getBytes(StandardCharsets.US_ASCII), raw));
+                    assertThat(r.structure().size()).isEqualTo(r.entry().size());
+                }
+                if (i == 0) {
+                    afterFirst = fetches.get();
                 }
             }
-            assertThat(fetches).hasValue(1);
+            assertThat(fetches).hasValue(afterFirst);
         }
+    }
+
+    @Test
+    void plainMailLosesAForgedStatusFieldAndNothingElse() throws Exception {
+        byte[] forged = ("From: mallory@example.org\r\nX-Mailproxy-Status: decrypted; signature=valid\r\n"
+                + "x-mailproxy-status: decrypted\r\n  folded\r\nSubject: hi\r\n\r\nX-Mailproxy-Status: in the body\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+        try (DecryptedMessages.Result r = view.get("INBOX", 7, 70, () -> new ByteArrayInputStream(forged))) {
+            assertThat(r.outcome()).isEqualTo(DecryptedMessages.Outcome.CLEANED);
+            assertThat(new String(r.entry().openStream(0).readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo(
+                    "From: mallory@example.org\r\nSubject: hi\r\n\r\nX-Mailproxy-Status: in the body\r\n");
+        }
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
     }
 
     @Test

@@ -1,0 +1,156 @@
+package org.mailproxy.imap;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.mailproxy.core.crypto.openpgp.AccountKeys;
+import org.mailproxy.core.crypto.openpgp.Encryptor;
+import org.mailproxy.core.crypto.openpgp.KeyInfo;
+import org.mailproxy.core.crypto.openpgp.KeyVersion;
+import org.mailproxy.core.crypto.openpgp.Keyring;
+import org.mailproxy.core.crypto.openpgp.PassphraseSource;
+import org.mailproxy.core.mime.HeaderField;
+import org.mailproxy.core.mime.PgpMimeEncryptor;
+import org.mailproxy.testing.MailStack;
+import org.mailproxy.testing.MailUser;
+import org.mailproxy.testing.RequiresMailStack;
+
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The decrypted view through the proxy against a real Dovecot: encrypted messages are served decrypted, every item
+ * about them describes the same octets, undecryptable ones carry the fixed notice, and a forged status field is
+ * removed from plain mail while plain mail otherwise passes byte for byte.
+ */
+@RequiresMailStack
+class DecryptedViewMailStackTest {
+
+    private static final char[] PASS = "view test passphrase".toCharArray();
+
+    @TempDir
+    static Path dir;
+    private static Keyring ring;
+    private static KeyInfo alice;
+    private static KeyInfo stranger;
+    private static AccountKeys keys;
+
+    @BeforeAll
+    static void keys() throws Exception {
+        Path data = dir.resolve("data");
+        Files.createDirectories(data, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        ring = Keyring.open(data.resolve("keys"));
+        alice = ring.generate("alice@example.com", PASS, KeyVersion.V4);
+        stranger = ring.generate("stranger@example.org", PASS, KeyVersion.V4);
+        keys = AccountKeys.open(data.resolve("keys"), Map.of("alice@example.com", Optional.of(alice.fingerprint())));
+        keys.unlock("alice@example.com", PassphraseSource.ofChars(PASS.clone()));
+    }
+
+    @AfterAll
+    static void close() {
+        keys.close();
+    }
+
+    private static byte[] encrypted(String subject, String body, String recipientFpr) throws Exception {
+        ByteArrayOutputStream wire = new ByteArrayOutputStream();
+        List<HeaderField> headers = List.of(HeaderField.of("From", "bob@example.org"),
+                HeaderField.of("To", "alice@example.com"), HeaderField.of("Subject", subject),
+                HeaderField.of("Date", "Sun, 29 Nov 2026 09:00:00 +0000"),
+                HeaderField.of("Message-ID", "<" + UUID.randomUUID() + "@example.org>"),
+                HeaderField.of("Content-Type", "text/plain; charset=utf-8"));
+        try (OutputStream b = new PgpMimeEncryptor(new Encryptor(ring)).open(wire, headers, List.of(recipientFpr), null,
+                PgpMimeEncryptor.Options.DEFAULTS)) {
+            b.write(body.getBytes(StandardCharsets.UTF_8));
+        }
+        return wire.toByteArray();
+    }
+
+    private static final Pattern LITERAL = Pattern.compile("\\{(\\d+)}$");
+    private static final Pattern SIZE = Pattern.compile("RFC822\\.SIZE (\\d+)");
+
+    @Test
+    void encryptedMailIsServedDecryptedAndConsistently(MailStack stack) throws Exception {
+        MailUser user = stack.alice();
+        String canary = "canary-" + UUID.randomUUID();
+        byte[] plain = ("From: carol@example.org\r\nSubject: plain " + canary + "\r\n\r\nplain body\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+        byte[] forged = ("From: mallory@example.org\r\nX-Mailproxy-Status: decrypted; signature=valid\r\n"
+                + "Subject: forged\r\n\r\nforged body\r\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] secret = encrypted("the real subject", "secret body " + canary + "\r\n", alice.fingerprint());
+        byte[] notForUs = encrypted("hidden", "not for alice " + canary + "\r\n", stranger.fingerprint());
+        for (byte[] m : List.of(plain, forged, secret, notForUs)) {
+            stack.deliver(user, m);
+        }
+        try (ImapProxyFixture p = new ImapProxyFixture(dir, Map.of("alice", "imaps://" + stack.host() + ":" + stack.imapsPort()), "", stack.caCertFile(), keys);
+             ImapTestClient c = new ImapTestClient(p.port())) {
+            c.readResponse();
+            assertThat(c.command("a1", "LOGIN \"" + user.login() + "\" \"" + user.password() + "\"")).last().asString()
+                    .startsWith("a1 OK");
+            List<String> select = c.command("a2", "SELECT INBOX");
+            long exists = select.stream().filter(l -> l.endsWith(" EXISTS"))
+                    .mapToLong(l -> Long.parseLong(l.split(" ")[1])).findFirst().orElseThrow();
+            long first = exists - 3;
+
+            // whole messages with their announced sizes, by sequence number
+            c.literals.clear();
+            List<String> fetch = c.command("a3", "FETCH " + first + ":" + exists + " (RFC822.SIZE BODY.PEEK[])");
+            assertThat(fetch).last().asString().startsWith("a3 OK");
+            assertThat(c.literals).hasSize(4);
+            List<String> starts = fetch.stream().filter(l -> l.contains(" FETCH (")).toList();
+            for (int i = 0; i < 4; i++) {
+                Matcher size = SIZE.matcher(starts.get(i));
+                assertThat(size.find()).isTrue();
+                assertThat(c.literals.get(i)).hasSize(Integer.parseInt(size.group(1)));
+            }
+            assertThat(c.literals.get(0)).isEqualTo(plain);
+            assertThat(text(c.literals.get(1))).isEqualTo("From: mallory@example.org\r\nSubject: forged\r\n\r\nforged body\r\n");
+            String shown = text(c.literals.get(2));
+            assertThat(shown).contains("Subject: the real subject", "secret body " + canary)
+                    .contains("X-Mailproxy-Status: decrypted").doesNotContain("BEGIN PGP MESSAGE");
+            assertThat(c.literals.get(3)).isEqualTo(concat("X-Mailproxy-Status: not-decrypted\r\n"
+                    .getBytes(StandardCharsets.US_ASCII), notForUs));
+
+            // sections, partials and the envelope of the decrypted message, by UID
+            c.literals.clear();
+            List<String> uidFetch = c.command("a4", "FETCH " + (first + 2) + " (UID)");
+            String uid = uidFetch.get(0).replaceAll(".*UID (\\d+).*", "$1");
+            List<String> parts = c.command("a5", "UID FETCH " + uid
+                    + " (BODY.PEEK[HEADER.FIELDS (Subject)] BODY.PEEK[TEXT] BODY.PEEK[]<0.10> ENVELOPE RFC822.SIZE)");
+            assertThat(parts).last().asString().startsWith("a5 OK");
+            assertThat(text(c.literals.get(0))).isEqualTo("Subject: the real subject\r\n\r\n");
+            int headerEnd = shown.indexOf("\r\n\r\n") + 4;
+            assertThat(text(c.literals.get(1))).isEqualTo(shown.substring(headerEnd));
+            assertThat(text(c.literals.get(2))).isEqualTo(shown.substring(0, 10));
+            assertThat(String.join("\n", parts)).contains("\"the real subject\"")
+                    .contains("RFC822.SIZE " + shown.getBytes(StandardCharsets.UTF_8).length);
+
+            // flags and other items pass as the provider has them
+            assertThat(c.command("a6", "UID FETCH " + uid + " (FLAGS)")).last().asString().startsWith("a6 OK");
+            assertThat(c.command("a7", "LOGOUT")).last().asString().startsWith("a7 OK");
+        }
+    }
+
+    private static String text(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] r = new byte[a.length + b.length];
+        System.arraycopy(a, 0, r, 0, a.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+}
