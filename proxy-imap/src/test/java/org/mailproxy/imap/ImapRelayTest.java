@@ -321,8 +321,13 @@ class ImapRelayTest {
             assertThat(c.command("b1", "STARTTLS")).containsExactly("b1 BAD STARTTLS is not available after login");
             assertThat(c.command("b2", "COMPRESS DEFLATE")).containsExactly("b2 NO [CANNOT] COMPRESS is not available through mailproxy");
             assertThat(c.command("b3", "NOOP")).containsExactly("b3 OK noop");
+            assertThat(c.command("b4", "SORT (SUBJECT) UTF-8 ALL"))
+                    .containsExactly("b4 BAD SORT is not available through mailproxy");
+            assertThat(c.command("b5", "uid thread REFERENCES UTF-8 ALL"))
+                    .containsExactly("b5 BAD THREAD is not available through mailproxy");
         }
-        assertThat(upstream.received).noneMatch(l -> l.contains("COMPRESS") || l.contains("STARTTLS"));
+        assertThat(upstream.received).noneMatch(l -> l.contains("COMPRESS") || l.contains("STARTTLS")
+                || l.contains("SORT") || l.contains("THREAD"));
     }
 
     @Test

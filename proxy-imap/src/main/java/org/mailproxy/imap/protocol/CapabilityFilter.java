@@ -15,6 +15,9 @@ import java.util.Set;
  *   <li>Removed because the proxy handles them itself: {@code STARTTLS}, {@code LOGINDISABLED}, {@code AUTH=*},
  *       {@code SASL-IR}, {@code LITERAL+} and {@code LITERAL-} (the proxy announces its own literal support and
  *       converts literals for a provider without it, RFC 7888).</li>
+ *   <li>Removed because the provider would answer them from the ciphertext of encrypted mail (see
+ *       {@link #answeredFromCiphertext}): SORT, THREAD, ESORT, CONTEXT, SEARCH=FUZZY, PREVIEW, NOTIFY,
+ *       MULTIAPPEND, CATENATE, URLAUTH, CONVERT, MULTISEARCH, Gmail's X-GM-EXT-1.</li>
  * </ul>
  * Everything else passes: IDLE, UIDPLUS, MOVE, CONDSTORE, QRESYNC, SPECIAL-USE, ENABLE, ID, NAMESPACE and
  * extensions the proxy does not know (capabilities are an open set).
@@ -38,7 +41,22 @@ public final class CapabilityFilter {
                 || c.startsWith("AUTH=")
                 || c.equals("SASL-IR")
                 || c.equals("LITERAL+")
-                || c.equals("LITERAL-"));
+                || c.equals("LITERAL-")
+                || answeredFromCiphertext(c));
+    }
+
+    /**
+     * Extensions whose answers the provider computes from the stored message, which for encrypted mail is the
+     * ciphertext, and which the decrypted view does not answer itself: sorting and threading by Subject or From,
+     * fuzzy search, previews, searches and notifications that bypass SEARCH's criteria, and APPEND forms that
+     * would keep a draft from being encrypted (several messages or server-side parts in one APPEND).
+     */
+    private static boolean answeredFromCiphertext(String c) {
+        return c.equals("SORT") || c.startsWith("SORT=") || c.startsWith("THREAD=") || c.equals("ESORT")
+                || c.startsWith("CONTEXT=") || c.equals("SEARCH=FUZZY") || c.equals("PREVIEW")
+                || c.startsWith("SNIPPET=") || c.equals("X-GM-EXT-1") || c.equals("NOTIFY")
+                || c.equals("MULTIAPPEND") || c.equals("CATENATE") || c.equals("URLAUTH") || c.startsWith("URLAUTH=")
+                || c.equals("CONVERT") || c.equals("MULTISEARCH");
     }
 
     /** The provider's post-login capabilities as the client sees them: filtered, plus the proxy's own, no duplicates. */

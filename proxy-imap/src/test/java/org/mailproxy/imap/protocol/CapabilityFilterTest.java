@@ -12,13 +12,22 @@ class CapabilityFilterTest {
                 + "COMPRESS=DEFLATE BINARY UTF8=ACCEPT STARTTLS LOGINDISABLED AUTH=PLAIN AUTH=XOAUTH2 UIDPLUS MOVE "
                 + "CONDSTORE QRESYNC SPECIAL-USE NAMESPACE X-UNKNOWN-EXTENSION");
         assertThat(CapabilityFilter.forClient(upstream)).containsExactly("IMAP4rev1", "LOGIN-REFERRALS", "ID", "ENABLE",
-                "IDLE", "SORT", "UIDPLUS", "MOVE", "CONDSTORE", "QRESYNC", "SPECIAL-USE", "NAMESPACE",
+                "IDLE", "UIDPLUS", "MOVE", "CONDSTORE", "QRESYNC", "SPECIAL-USE", "NAMESPACE",
                 "X-UNKNOWN-EXTENSION", "LITERAL-");
     }
 
     @Test
     void rev2OnlyProviderStillAnnouncesRev1() {
         assertThat(CapabilityFilter.forClient(CapabilityFilter.split("IMAP4rev2 IDLE"))).containsExactly("IMAP4rev1", "IDLE", "LITERAL-");
+    }
+
+    @Test
+    void extensionsTheProviderWouldAnswerFromCiphertextAreNotAdvertised() {
+        var upstream = CapabilityFilter.split("IMAP4rev1 SORT SORT=DISPLAY THREAD=REFERENCES THREAD=ORDEREDSUBJECT ESORT "
+                + "CONTEXT=SEARCH SEARCH=FUZZY PREVIEW SNIPPET=FUZZY X-GM-EXT-1 NOTIFY MULTIAPPEND CATENATE URLAUTH "
+                + "CONVERT ESEARCH WITHIN SEARCHRES IDLE");
+        assertThat(CapabilityFilter.forClient(upstream)).containsExactly("IMAP4rev1", "ESEARCH", "WITHIN", "SEARCHRES",
+                "IDLE", "LITERAL-");
     }
 
     @Test
