@@ -773,8 +773,8 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
             refusal = ImapError.cannot("COMPRESS is not available through mailproxy");
         } else if (verb.equals(ImapVerb.LOGIN) || verb.equals(ImapVerb.AUTHENTICATE)) {
             refusal = ImapError.bad("Already logged in");
-        } else if (unadvertised(verb, line)) {
-            refusal = ImapError.bad(verb + " is not available through mailproxy");
+        } else if (unadvertised(verb, line) != null) {
+            refusal = ImapError.bad(unadvertised(verb, line) + " is not available through mailproxy");
         }
         if (refusal != null) {
             reply(line.tag(), refusal);
@@ -823,14 +823,14 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
      * encrypted mail by its outer, placeholder headers, so a client that sends them anyway is refused rather than
      * answered wrongly.
      */
-    private static boolean unadvertised(ImapVerb verb, CommandLine line) {
+    private static String unadvertised(ImapVerb verb, CommandLine line) {
         String name = verb.name();
         if (verb.equals(ImapVerb.UID)) {
             String args = line.arguments();
             int sp = args.indexOf(' ');
             name = (sp < 0 ? args : args.substring(0, sp)).toUpperCase(Locale.ROOT);
         }
-        return name.equals("SORT") || name.equals("THREAD");
+        return name.equals("SORT") || name.equals("THREAD") ? name : null;
     }
 
     /** The client's FETCH as the view reads it, or null when it is not one the view needs to prepare. */
