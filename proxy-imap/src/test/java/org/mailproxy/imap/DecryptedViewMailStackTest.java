@@ -129,7 +129,7 @@ class DecryptedViewMailStackTest {
             String uid = uidFetch.get(0).replaceAll(".*UID (\\d+).*", "$1");
             List<String> parts = c.command("a5", "UID FETCH " + uid
                     + " (BODY.PEEK[HEADER.FIELDS (Subject)] BODY.PEEK[TEXT] BODY.PEEK[]<0.10> ENVELOPE RFC822.SIZE)");
-            assertThat(parts).last().asString().startsWith("a5 OK");
+            assertThat(parts).as(String.join("\n", parts)).last().asString().startsWith("a5 OK");
             assertThat(text(c.literals.get(0))).isEqualTo("Subject: the real subject\r\n\r\n");
             int headerEnd = shown.indexOf("\r\n\r\n") + 4;
             assertThat(text(c.literals.get(1))).isEqualTo(shown.substring(headerEnd));
@@ -137,9 +137,28 @@ class DecryptedViewMailStackTest {
             assertThat(String.join("\n", parts)).contains("\"the real subject\"")
                     .contains("RFC822.SIZE " + shown.getBytes(StandardCharsets.UTF_8).length);
 
-            // flags and other items pass as the provider has them
-            assertThat(c.command("a6", "UID FETCH " + uid + " (FLAGS)")).last().asString().startsWith("a6 OK");
-            assertThat(c.command("a7", "LOGOUT")).last().asString().startsWith("a7 OK");
+            // a FETCH without PEEK still marks the message seen, and answers from the view
+            c.literals.clear();
+            assertThat(c.command("a6", "UID FETCH " + uid + " (FLAGS)")).first().asString().doesNotContain("\\Seen");
+            List<String> read = c.command("a7", "UID FETCH " + uid + " (BODY[])");
+            assertThat(read).last().asString().startsWith("a7 OK");
+            assertThat(text(c.literals.get(0))).isEqualTo(shown);
+            assertThat(c.command("a8", "UID FETCH " + uid + " (FLAGS)")).first().asString().contains("\\Seen");
+
+            // pipelined FETCHes of cached views are answered in order, each from its own message
+            c.literals.clear();
+            c.send("p1 FETCH " + (first + 2) + " (BODY.PEEK[TEXT])\r\np2 FETCH " + first + " (BODY.PEEK[TEXT])\r\n"
+                    + "p3 UID FETCH " + uid + " (RFC822.HEADER)\r\n");
+            List<String> pipelined = new java.util.ArrayList<>(c.readUntilTagged("p1"));
+            pipelined.addAll(c.readUntilTagged("p2"));
+            pipelined.addAll(c.readUntilTagged("p3"));
+            assertThat(pipelined).as(String.join("\n", pipelined)).filteredOn(l -> l.startsWith("p"))
+                    .extracting(l -> l.substring(0, 5)).containsExactly("p1 OK", "p2 OK", "p3 OK");
+            assertThat(c.literals).as(String.join("\n", pipelined)).hasSize(3);
+            assertThat(text(c.literals.get(0))).isEqualTo(shown.substring(headerEnd));
+            assertThat(text(c.literals.get(1))).isEqualTo("plain body\r\n");
+            assertThat(text(c.literals.get(2))).isEqualTo(shown.substring(0, headerEnd));
+            assertThat(c.command("a9", "LOGOUT")).last().asString().startsWith("a9 OK");
         }
     }
 

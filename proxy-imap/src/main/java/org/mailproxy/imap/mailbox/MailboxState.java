@@ -83,6 +83,16 @@ public final class MailboxState {
         return Integer.toUnsignedLong(uids[(int) seq - 1]);
     }
 
+    /** Whether the UID of every message is known (after a FETCH of them all with UIDs). */
+    public boolean allKnown() {
+        for (int i = 0; i < size; i++) {
+            if (uids[i] == 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The sequence number of the message with {@code uid}, or 0 when it is not known. */
     public long sequence(long uid) {
         for (int i = 0; i < size; i++) {

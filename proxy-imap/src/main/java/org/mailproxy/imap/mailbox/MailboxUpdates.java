@@ -37,7 +37,7 @@ public final class MailboxUpdates {
     }
 
     /** The value of a top-level {@code UID} item in a FETCH response's first piece, or 0. */
-    static long fetchUid(List<ImapToken> tokens) {
+    public static long fetchUid(List<ImapToken> tokens) {
         int depth = 0;
         for (int i = 0; i < tokens.size(); i++) {
             ImapToken t = tokens.get(i);

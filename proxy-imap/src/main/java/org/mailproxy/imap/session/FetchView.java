@@ -12,6 +12,7 @@ import org.mailproxy.imap.codec.ImapValue;
 import org.mailproxy.imap.codec.LiteralChunk;
 import org.mailproxy.imap.codec.ResponseLine;
 import org.mailproxy.imap.mailbox.MailboxState;
+import org.mailproxy.imap.mailbox.MailboxUpdates;
 import org.mailproxy.imap.view.DecryptedMessages;
 import org.mailproxy.imap.view.EncryptionClassifier;
 import org.mailproxy.imap.view.EntryLiteral;
@@ -93,8 +94,65 @@ final class FetchView {
     /** UID to whether the view stands in for it, for the selected mailbox. */
     private final Map<Long, Boolean> viewed = new HashMap<>();
 
+    /** UIDs whose view is known to be in the cache (made or found by this session). */
+    private final java.util.Set<Long> ready = new java.util.HashSet<>();
+
     private Preparation prep;
-    private FetchRequest active;
+    /** The client's content FETCHes sent upstream and not answered yet, oldest first. */
+    private final ArrayDeque<Active> active = new ArrayDeque<>();
+
+    /** A client FETCH on its way; with {@code held}, its content items were left out upstream. */
+    private static final class Active {
+        final FetchRequest request;
+        final Map<Long, DecryptedMessages.Result> held;
+        /** The UIDs the request names, or null when the session could not tell (then: any). */
+        final java.util.Set<Long> uids;
+        final java.util.Set<Long> answered = new java.util.HashSet<>();
+        /** The last response written from a held view: the views are closed once it is on the wire. */
+        ChannelFuture last;
+
+        Active(FetchRequest request, long[] uids, Map<Long, DecryptedMessages.Result> held) {
+            this.request = request;
+            this.held = held;
+            this.uids = uids == null ? null : java.util.Arrays.stream(uids).boxed()
+                    .collect(java.util.stream.Collectors.toSet());
+        }
+
+        boolean awaits(long uid) {
+            return (uids == null || uids.contains(uid)) && !answered.contains(uid);
+        }
+
+        boolean stripped() {
+            return held != null;
+        }
+
+        void close() {
+            if (last != null && !last.isDone()) {
+                last.addListener(f -> closeNow());
+            } else {
+                closeNow();
+            }
+        }
+
+        private void closeNow() {
+            if (held != null) {
+                for (DecryptedMessages.Result r : held.values()) {
+                    try {
+                        r.close();
+                    } catch (IOException e) {
+                        log.debug("closing a view: {}", e.toString());
+                    }
+                }
+            }
+        }
+    }
+
+    /** Mailboxes up to this size are probed whole on the first content FETCH, so later ones need no probe. */
+    static final int WHOLE_PROBE_LIMIT = 20_000;
+    /** Requests of up to this many messages, all with a view, leave their content items out upstream. */
+    static final int STRIP_LIMIT = 64;
+    /** Asked upstream instead of the content items when the client's items would set \Seen. */
+    static final String SEEN_MARKER = "BODY[HEADER.FIELDS (X-MAILPROXY-SEEN)]";
 
     FetchView(String sessionId, DecryptedMessages views, ExecutorService workers, Link link, long maxMessageBytes) {
         this.sessionId = sessionId;
@@ -111,6 +169,7 @@ final class FetchView {
         this.mailboxName = mailbox;
         this.uidValidity = uidValidity;
         viewed.clear();
+        ready.clear();
         if (mailbox != null && uidValidity > 0) {
             workers.execute(() -> {
                 try {
@@ -126,6 +185,7 @@ final class FetchView {
         mailboxName = null;
         uidValidity = 0;
         viewed.clear();
+        ready.clear();
     }
 
     /** Whether the client's FETCH must be prepared before it goes upstream. */
@@ -137,12 +197,63 @@ final class FetchView {
         return prep != null;
     }
 
+    /**
+     * Whether the view must prepare {@code request} before it goes upstream: some of its messages are not
+     * classified yet, or have a view that is not known to be cached. A FETCH that needs nothing goes at once, keeping
+     * the client's pipelining (mbsync sends many).
+     */
+    boolean needsPreparation(FetchRequest request) {
+        long[] uids = resolve(request);
+        if (uids == null) {
+            return true;
+        }
+        for (long uid : uids) {
+            Boolean v = viewed.get(uid);
+            if (v == null || v && !ready.contains(uid)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The UIDs of the existing messages {@code request} names, or null when the session cannot tell without asking
+     * (unknown UIDs, a set too large to look at).
+     */
+    private long[] resolve(FetchRequest request) {
+        MailboxState box = link.mailbox();
+        int size = box.size();
+        if (request.uid()) {
+            if (!box.allKnown()) {
+                return null;
+            }
+            long star = size == 0 ? 0 : box.uid(size);
+            long[] set = org.mailproxy.imap.mailbox.SequenceSet.expand(request.sequenceSet(), star, WHOLE_PROBE_LIMIT);
+            if (set == null) {
+                return null;
+            }
+            return java.util.Arrays.stream(set).filter(u -> box.sequence(u) > 0).toArray();
+        }
+        long[] seqs = org.mailproxy.imap.mailbox.SequenceSet.expand(request.sequenceSet(), size, WHOLE_PROBE_LIMIT);
+        if (seqs == null) {
+            return null;
+        }
+        long[] uids = new long[seqs.length];
+        for (int i = 0; i < seqs.length; i++) {
+            uids[i] = box.uid(seqs[i]);
+            if (uids[i] == 0) {
+                return null;
+            }
+        }
+        return uids;
+    }
+
     // ------------------------------------------------------------------ preparation
 
     /** Starts preparing {@code request}; {@code ready} runs on the event loop when the client's FETCH may go. */
     void prepare(FetchRequest request, Runnable ready) {
         prep = new Preparation(request, ready);
-        prep.probe();
+        prep.start();
     }
 
     /** Whether a tagged response is for one of the view's own commands. */
@@ -161,13 +272,54 @@ final class FetchView {
         }
     }
 
-    /** The client's prepared FETCH went upstream: its responses are rewritten until {@link #deactivate}. */
-    void activate(FetchRequest request) {
-        active = request;
+    /**
+     * The client's FETCH goes upstream now: its responses are rewritten until {@link #deactivate}. Returns the
+     * command to send instead of the client's (without tag) when every message it names has a view in the cache and
+     * the provider need not send their stored octets, else null.
+     */
+    String activate(FetchRequest request) {
+        Map<Long, DecryptedMessages.Result> held = strippable(request);
+        active.add(new Active(request, resolve(request), held));
+        return held == null ? null : request.withoutContent(SEEN_MARKER);
     }
 
+    private Map<Long, DecryptedMessages.Result> strippable(FetchRequest request) {
+        if (request.items().stream().anyMatch(i -> i.kind() == FetchRequest.Kind.BINARY)) {
+            return null;
+        }
+        long[] uids = resolve(request);
+        if (uids == null || uids.length == 0 || uids.length > STRIP_LIMIT) {
+            return null;
+        }
+        for (long uid : uids) {
+            if (!Boolean.TRUE.equals(viewed.get(uid)) || !ready.contains(uid)) {
+                return null;
+            }
+        }
+        Map<Long, DecryptedMessages.Result> held = new HashMap<>();
+        try {
+            for (long uid : uids) {
+                Optional<DecryptedMessages.Result> r = views.lookup(mailboxName, uidValidity, uid);
+                if (r.isEmpty()) {
+                    ready.remove(uid);
+                    new Active(request, null, held).close();
+                    return null;
+                }
+                held.put(uid, r.get());
+            }
+        } catch (IOException e) {
+            new Active(request, null, held).close();
+            return null;
+        }
+        return held;
+    }
+
+    /** The oldest FETCH on its way was answered. */
     void deactivate() {
-        active = null;
+        Active a = active.poll();
+        if (a != null) {
+            a.close();
+        }
     }
 
     /**
@@ -178,19 +330,35 @@ final class FetchView {
         if (prep != null && prep.ownTag != null) {
             return prep.newResponse();
         }
-        if (active != null) {
-            long uid = link.mailbox().uid(first.number());
-            if (uid > 0 && Boolean.TRUE.equals(viewed.get(uid))) {
+        long uid = link.mailbox().uid(first.number());
+        if (uid <= 0 || active.isEmpty()) {
+            return null;
+        }
+        // A provider may send the responses of several pipelined FETCHes before their tagged completions
+        // (Dovecot does), so a response is matched to the oldest command that names its message and has not had
+        // it yet; a command sent without content items asked for the UID, so a response without one is not its.
+        boolean carriesUid = MailboxUpdates.fetchUid(first.tokens()) > 0;
+        for (Active a : active) {
+            if (!a.awaits(uid) || a.stripped() && !carriesUid) {
+                continue;
+            }
+            a.answered.add(uid);
+            DecryptedMessages.Result held = a.held == null ? null : a.held.get(uid);
+            if (held != null) {
+                return new Rewriter(a, a.request, held, false, true);
+            }
+            if (Boolean.TRUE.equals(viewed.get(uid))) {
                 try {
                     Optional<DecryptedMessages.Result> view = views.lookup(mailboxName, uidValidity, uid);
                     if (view.isPresent()) {
-                        return new Rewriter(active, view.get());
+                        return new Rewriter(null, a.request, view.get(), true, false);
                     }
                 } catch (IOException e) {
                     log.warn("imap session {} view of a message unreadable: {}", sessionId, e.toString());
                 }
                 log.debug("imap session {} no view for uid {}, relayed as stored", sessionId, uid);
             }
+            return null;
         }
         return null;
     }
@@ -201,6 +369,9 @@ final class FetchView {
             prep.abandon();
             prep = null;
         }
+        while (!active.isEmpty()) {
+            deactivate();
+        }
     }
 
     private final class Preparation {
@@ -208,7 +379,9 @@ final class FetchView {
         private final Runnable ready;
         private String ownTag;
         private boolean probing;
-        /** Probe results: message number to UID, in order. */
+        /** Whether the probe is of the whole mailbox (else of the request's own set, in its addressing). */
+        private boolean wholeProbe;
+        /** View messages the probe found (message number to UID), for a request the session cannot resolve. */
         private final Map<Long, Long> probed = new LinkedHashMap<>();
         private final ArrayDeque<long[]> toFetch = new ArrayDeque<>();
         private int making;
@@ -219,12 +392,48 @@ final class FetchView {
             this.ready = ready;
         }
 
-        void probe() {
+        /** Probes what is not classified yet, then checks the cache. */
+        void start() {
+            long[] uids = resolve(request);
+            boolean unclassified = uids == null;
+            if (uids != null) {
+                for (long uid : uids) {
+                    unclassified |= !viewed.containsKey(uid);
+                }
+            }
+            if (!unclassified) {
+                check(targets(uids));
+                return;
+            }
             probing = true;
             ownTag = link.nextTag();
-            link.sendUpstream(ownTag + (request.uid() ? " UID FETCH " : " FETCH ") + request.sequenceSet()
-                    + " (UID BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (" + org.mailproxy.core.mime.PgpMimeDecryptor.STATUS_HEADER
-                    + ")] BODY.PEEK[TEXT]<0." + PROBE_TEXT_OCTETS + ">)" + request.changedSince());
+            int size = link.mailbox().size();
+            wholeProbe = size > 0 && size <= WHOLE_PROBE_LIMIT;
+            String what = wholeProbe ? " FETCH 1:*" : (request.uid() ? " UID FETCH " : " FETCH ") + request.sequenceSet();
+            link.sendUpstream(ownTag + what + " (UID BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS ("
+                    + org.mailproxy.core.mime.PgpMimeDecryptor.STATUS_HEADER + ")] BODY.PEEK[TEXT]<0."
+                    + PROBE_TEXT_OCTETS + ">)" + (wholeProbe ? "" : request.changedSince()));
+        }
+
+        /** The request's view messages whose view is not known to be cached, as (number, UID). */
+        private List<long[]> targets(long[] uids) {
+            List<long[]> out = new ArrayList<>();
+            if (uids == null) {
+                if (!wholeProbe) {
+                    probed.forEach((seq, uid) -> {
+                        if (!FetchView.this.ready.contains(uid)) {
+                            out.add(new long[]{seq, uid});
+                        }
+                    });
+                }
+                return out;
+            }
+            for (long uid : uids) {
+                if (Boolean.TRUE.equals(viewed.get(uid)) && !FetchView.this.ready.contains(uid)) {
+                    out.add(new long[]{link.mailbox().sequence(uid), uid});
+                }
+            }
+            return out;
         }
 
         Consumer<Object> newResponse() {
@@ -246,35 +455,42 @@ final class FetchView {
             ownTag = null;
             if (probing) {
                 probing = false;
-                List<long[]> candidates = new ArrayList<>();
-                probed.forEach((seq, uid) -> candidates.add(new long[]{seq, uid}));
-                if (candidates.isEmpty()) {
-                    finish();
-                    return;
-                }
-                String box = mailboxName;
-                long validity = uidValidity;
-                workers.execute(() -> {
-                    List<long[]> missing = new ArrayList<>();
-                    for (long[] c : candidates) {
-                        try {
-                            if (!views.has(box, validity, c[1])) {
-                                missing.add(c);
-                            }
-                        } catch (IOException e) {
-                            missing.add(c);
-                        }
-                    }
-                    link.loop().execute(() -> {
-                        if (!abandoned) {
-                            toFetch.addAll(missing);
-                            next();
-                        }
-                    });
-                });
+                check(targets(resolve(request)));
                 return;
             }
             next();
+        }
+
+        /** Finds out on a worker which targets' views are cached already; fetches the others. */
+        private void check(List<long[]> candidates) {
+            if (candidates.isEmpty()) {
+                finish();
+                return;
+            }
+            String box = mailboxName;
+            long validity = uidValidity;
+            workers.execute(() -> {
+                List<long[]> missing = new ArrayList<>();
+                List<Long> cached = new ArrayList<>();
+                for (long[] c : candidates) {
+                    try {
+                        if (views.has(box, validity, c[1])) {
+                            cached.add(c[1]);
+                        } else {
+                            missing.add(c);
+                        }
+                    } catch (IOException e) {
+                        missing.add(c);
+                    }
+                }
+                link.loop().execute(() -> {
+                    if (!abandoned) {
+                        FetchView.this.ready.addAll(cached);
+                        toFetch.addAll(missing);
+                        next();
+                    }
+                });
+            });
         }
 
         /** Sends the next batch of whole-message fetches, or finishes when everything is made. */
@@ -308,13 +524,19 @@ final class FetchView {
             String box = mailboxName;
             long validity = uidValidity;
             workers.execute(() -> {
+                boolean made = false;
                 try (raw) {
                     views.get(box, validity, uid, raw::openStream).close();
+                    made = true;
                 } catch (IOException | RuntimeException e) {
                     log.warn("imap session {} could not make the view of a message: {}", sessionId, e.toString());
                 }
+                boolean ok = made;
                 link.loop().execute(() -> {
                     making--;
+                    if (ok && !abandoned) {
+                        FetchView.this.ready.add(uid);
+                    }
                     next();
                 });
             });
@@ -356,6 +578,7 @@ final class FetchView {
                     event(e);
                 }
             } catch (FetchItemsParser.MalformedFetch | IOException e) {
+                log.warn("imap session {} provider sent an invalid FETCH response: {}", sessionId, e.getMessage());
                 link.fail("The mail provider sent an invalid response");
             } finally {
                 ReferenceCountUtil.release(part);
@@ -471,6 +694,7 @@ final class FetchView {
                     event(e);
                 }
             } catch (FetchItemsParser.MalformedFetch e) {
+                log.warn("imap session {} provider sent an invalid FETCH response: {}", sessionId, e.getMessage());
                 discard();
                 link.fail("The mail provider sent an invalid response");
             } finally {
@@ -531,19 +755,30 @@ final class FetchView {
         }
     }
 
-    /** Re-emits one FETCH response about a view message with its content items answered from the view. */
+    /**
+     * Re-emits one FETCH response about a view message with its content items answered from the view. For a FETCH
+     * sent without its content items ({@link #activate}), the first response about each message gets them added.
+     */
     private final class Rewriter implements Consumer<Object> {
+        private final Active owner;
         private final FetchRequest request;
         private final DecryptedMessages.Result view;
+        private final boolean closeAfter;
+        private final boolean addContent;
         private final FetchItemsParser parser = new FetchItemsParser(MAX_PROBE_LITERAL);
+        private final java.util.Set<String> answered = new java.util.HashSet<>();
         private FetchResponseWriter writer;
         /** Chunks of the current upstream literal: dropped (true) or relayed (false). */
         private boolean dropping;
         private ChannelFuture last;
 
-        Rewriter(FetchRequest request, DecryptedMessages.Result view) {
+        Rewriter(Active owner, FetchRequest request, DecryptedMessages.Result view, boolean closeAfter,
+                 boolean addContent) {
+            this.owner = owner;
             this.request = request;
             this.view = view;
+            this.closeAfter = closeAfter;
+            this.addContent = addContent;
         }
 
         @Override
@@ -553,6 +788,7 @@ final class FetchView {
                     event(e);
                 }
             } catch (FetchItemsParser.MalformedFetch e) {
+                log.warn("imap session {} provider sent an invalid FETCH response: {}", sessionId, e.getMessage());
                 closeView();
                 link.fail("The mail provider sent an invalid response");
             } catch (IOException | RuntimeException e) {
@@ -568,6 +804,9 @@ final class FetchView {
             if (e instanceof FetchEvent.Begin b) {
                 writer = new FetchResponseWriter(b.number());
             } else if (e instanceof FetchEvent.Item item) {
+                if (isSeenMarker(item.name())) {
+                    return;
+                }
                 Optional<FetchRequest.Item> asked = request.answeredBy(item.name());
                 if (asked.isPresent() && asked.get().content()) {
                     answer(item.name(), asked.get());
@@ -576,7 +815,9 @@ final class FetchView {
                 }
             } else if (e instanceof FetchEvent.LiteralItem li) {
                 Optional<FetchRequest.Item> asked = request.answeredBy(li.name());
-                if (asked.isPresent() && asked.get().content()) {
+                if (isSeenMarker(li.name())) {
+                    dropping = true;
+                } else if (asked.isPresent() && asked.get().content()) {
                     dropping = true;
                     answer(li.name(), asked.get());
                 } else {
@@ -591,14 +832,25 @@ final class FetchView {
                     link.toClient(chunk);
                 }
             } else if (e instanceof FetchEvent.End) {
+                if (addContent) {
+                    for (FetchRequest.Item i : request.items()) {
+                        if (i.content() && !answered.contains(i.responseName())) {
+                            answer(i.responseName(), i);
+                        }
+                    }
+                }
                 for (Object piece : writer.end()) {
                     last = link.toClient(piece);
+                }
+                if (owner != null) {
+                    owner.last = last;
                 }
                 closeView();
             }
         }
 
         private void answer(String name, FetchRequest.Item asked) throws IOException {
+            answered.add(asked.responseName());
             ViewAnswers.Answer a = ViewAnswers.answer(asked, view.structure(), view.entry());
             if (a instanceof ViewAnswers.Value v) {
                 writer.item(name, v.value());
@@ -615,6 +867,9 @@ final class FetchView {
 
         /** The entry stays open until everything read from it is written. */
         private void closeView() {
+            if (!closeAfter) {
+                return;
+            }
             Runnable close = () -> {
                 try {
                     view.close();
@@ -628,5 +883,9 @@ final class FetchView {
                 close.run();
             }
         }
+    }
+
+    private static boolean isSeenMarker(String name) {
+        return FetchRequest.normalise(name).equals(SEEN_MARKER);
     }
 }

@@ -796,6 +796,11 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
         FetchRequest fetch = null;
         if (fetchView != null && line.isLast() && (verb.equals(ImapVerb.FETCH) || verb.equals(ImapVerb.UID))) {
             fetch = viewedFetch(line);
+            if (fetch != null && !fetchView.needsPreparation(fetch)) {
+                sendClientCommand(line, fetch);
+                line.release();
+                return;
+            }
             if (fetch != null && !inFlight.isEmpty()) {
                 // answered in order: the view prepares only once nothing else is outstanding upstream
                 viewHold = true;
@@ -849,15 +854,14 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
         ImapVerb verb = line.verb();
         String proxyTag = tags.next();
         InFlight f = new InFlight(line.tag(), proxyTag, verb, fetch);
-        if (fetch != null) {
-            fetchView.activate(fetch);
-        }
+        String withoutContent = fetch == null ? null : fetchView.activate(fetch);
         if (inFlight.isEmpty()) {
             upstreamQuietSince = System.nanoTime();
         }
         inFlight.put(proxyTag, f);
         current = line.isLast() ? null : f;
-        CommandLine out = line.withTag(proxyTag);
+        CommandLine out = withoutContent != null
+                ? UpstreamLogin.line(proxyTag, verb, proxyTag + " " + withoutContent) : line.withTag(proxyTag);
         if (verb.equals(ImapVerb.IDLE) && out.isLast()) {
             transition(State.IDLE);
             expect = Expect.RELAY_AND_ARM;

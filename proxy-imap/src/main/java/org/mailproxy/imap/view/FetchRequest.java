@@ -13,7 +13,7 @@ import java.util.regex.Pattern;
  * be matched to what the client asked for (the answer names a partial only by its origin, {@code BODY[]<0>}, so the
  * count comes from here). Modifiers after the item list ({@code (CHANGEDSINCE 7 VANISHED)}) are kept as they are.
  */
-public record FetchRequest(boolean uid, String sequenceSet, List<Item> items, long changedSinceModseq) {
+public record FetchRequest(boolean uid, String sequenceSet, List<Item> items, long changedSinceModseq, String modifiers) {
 
     /** What an item is about. */
     public enum Kind {
@@ -58,6 +58,34 @@ public record FetchRequest(boolean uid, String sequenceSet, List<Item> items, lo
     /** The CONDSTORE modifier to repeat on the proxy's own probe (RFC 7162 §3.1.4), or "". */
     public String changedSince() {
         return changedSinceModseq < 0 ? "" : " (CHANGEDSINCE " + changedSinceModseq + ")";
+    }
+
+    /** Whether some section item would set \Seen (a BODY[...] or RFC822/RFC822.TEXT without PEEK). */
+    public boolean setsSeen() {
+        return items.stream().anyMatch(i -> i.name().equals("BODY") && i.section() != null
+                || i.name().equals("RFC822") || i.name().equals("RFC822.TEXT"));
+    }
+
+    /**
+     * The upstream command (without tag) for messages whose every content item the view answers: the same FETCH with only the
+     * items the provider must answer (UID always, and {@code seenMarker} when the client's items would set \Seen),
+     * so the stored (encrypted) octets are not sent only to be dropped.
+     */
+    public String withoutContent(String seenMarker) {
+        StringBuilder out = new StringBuilder(uid ? "UID FETCH " : "FETCH ").append(sequenceSet).append(" (UID");
+        for (Item i : items) {
+            if (i.kind() == Kind.OTHER && !i.name().equals("UID")) {
+                out.append(' ').append(i.name());
+            }
+        }
+        if (setsSeen()) {
+            out.append(' ').append(seenMarker);
+        }
+        out.append(')');
+        if (!modifiers.isEmpty()) {
+            out.append(' ').append(modifiers);
+        }
+        return out.toString();
     }
 
     /** Whether any item depends on the message's content. */
@@ -138,7 +166,7 @@ public record FetchRequest(boolean uid, String sequenceSet, List<Item> items, lo
                 changedSince = Long.parseLong(m.group());
             }
         }
-        return new FetchRequest(uid, set, List.copyOf(items), changedSince);
+        return new FetchRequest(uid, set, List.copyOf(items), changedSince, t.s.substring(t.pos).trim());
     }
 
     private static Item simple(String name) {
