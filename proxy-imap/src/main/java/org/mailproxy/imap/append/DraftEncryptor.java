@@ -1,10 +1,13 @@
 package org.mailproxy.imap.append;
 
+import org.mailproxy.core.crypto.openpgp.AccountKeys;
 import org.mailproxy.core.crypto.openpgp.Encryptor;
 import org.mailproxy.core.crypto.openpgp.KeyException;
 import org.mailproxy.core.crypto.openpgp.Keyring;
+import org.mailproxy.core.crypto.openpgp.LiveKeyring;
 import org.mailproxy.core.crypto.openpgp.UnlockedKey;
 import org.mailproxy.core.crypto.openpgp.spool.Spool;
+import org.mailproxy.config.ImapSettings;
 import org.mailproxy.core.mime.HeaderField;
 import org.mailproxy.core.mime.Headers;
 import org.mailproxy.imap.view.EncryptionClassifier;
@@ -81,6 +84,36 @@ public final class DraftEncryptor {
         }
     }
 
+    /**
+     * The account's key as APPEND encryption uses it.
+     *
+     * @param fingerprint the account's certificate, the only recipient
+     * @param signer      the unlocked key, or null while it is locked (the draft is then encrypted unsigned)
+     */
+    public record OwnKey(String fingerprint, UnlockedKey signer) {
+        public OwnKey {
+            Objects.requireNonNull(fingerprint, "fingerprint");
+        }
+    }
+
+    /**
+     * The account's own key: unlocked (encrypt and sign), locked (encrypt only: the certificate needs no
+     * passphrase, and storing a draft in clear because the key is locked would be worse), or empty when the account
+     * has no secret key or several without a configured fingerprint ({@link AccountKeys#status} says which), where
+     * there is nothing to encrypt to. Reads the keyring from disk while the key is locked.
+     */
+    public static Optional<OwnKey> ownKey(AccountKeys keys, String email) {
+        Optional<UnlockedKey> unlocked = keys.key(email);
+        if (unlocked.isPresent()) {
+            return Optional.of(new OwnKey(unlocked.get().fingerprint(), unlocked.get()));
+        }
+        AccountKeys.Status status = keys.status(email);
+        if (status.state() == AccountKeys.State.LOCKED && status.fingerprint().isPresent()) {
+            return Optional.of(new OwnKey(status.fingerprint().get(), null));
+        }
+        return Optional.empty();
+    }
+
     /** Bounds and where the spool lives. */
     public record Limits(int maxHeaderSection, int memoryThreshold, long maxOutput, Path spoolDir) {
         public Limits {
@@ -103,12 +136,40 @@ public final class DraftEncryptor {
     }
 
     /**
+     * The daemon's encryptor: the keyring in {@code keysDir} as it is on disk, a header section of up to 256 KiB,
+     * spooled output of up to {@link #outputLimit} of the largest literal a client may send.
+     */
+    public static DraftEncryptor forDaemon(Path keysDir, ImapSettings.Limits imapLimits) {
+        return new DraftEncryptor(new LiveKeyring(keysDir),
+                new Limits(256 << 10, 1 << 20, outputLimit(imapLimits.maxLiteral()), null));
+    }
+
+    /**
+     * What a message of {@code inputSize} octets can grow to: base64 armor makes 4 octets of 3 plus a line end
+     * every 64 characters (RFC 9580 §6.2), 1.375 times, plus the MIME frame, the HP-Outer copies and the OpenPGP
+     * packets, which a fixed 64 KiB covers (the SMTP side's allowance).
+     */
+    public static long outputLimit(long inputSize) {
+        long fixed = 64 << 10;
+        return inputSize > (Long.MAX_VALUE - fixed) / 140 ? Long.MAX_VALUE : inputSize * 140 / 100 + fixed;
+    }
+
+    /**
+     * Reads {@code message} (the APPEND literal, to its end) and returns what to store: encrypted to {@code key}
+     * and signed by it when it is unlocked.
+     *
+     * @see #encrypt(InputStream, String, UnlockedKey, String)
+     */
+    public Result encrypt(InputStream message, OwnKey key, String obscuredSubject) throws IOException, KeyException {
+        return encrypt(message, key.fingerprint(), key.signer(), obscuredSubject);
+    }
+
+    /**
      * Reads {@code message} (the APPEND literal, to its end) and returns what to store.
      *
      * @param message         the client's message; not closed
      * @param ownFingerprint  the account's key: the only recipient
-     * @param signer          the account's unlocked key to sign with, or null to encrypt unsigned (a locked key
-     *                        can still encrypt; whether the session allows that is its decision)
+     * @param signer          the account's unlocked key to sign with, or null to encrypt unsigned
      * @param obscuredSubject the outer Subject (the account's {@code policy.obscured-subject})
      * @throws IOException  reading failed, the header section is larger than allowed, or the result is larger than
      *                      {@code maxOutput} ({@link org.mailproxy.core.crypto.openpgp.spool.SpoolOverflowException})

@@ -3,7 +3,10 @@ package org.mailproxy.imap.append;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.mailproxy.config.ImapSettings;
+import org.mailproxy.core.crypto.openpgp.AccountKeys;
 import org.mailproxy.core.crypto.openpgp.KeyException;
+import org.mailproxy.core.crypto.openpgp.PassphraseSource;
 import org.mailproxy.core.crypto.openpgp.SignatureResult;
 import org.mailproxy.core.crypto.openpgp.spool.SpoolOverflowException;
 import org.mailproxy.core.mime.DecryptedMessage;
@@ -21,6 +24,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -280,6 +285,34 @@ class DraftEncryptorTest {
     private void encryptWithSubject(String subject) throws Exception {
         keys.encryptor(1 << 16, 1L << 30, dir).encrypt(new ByteArrayInputStream(new byte[0]),
                 keys.alice.fingerprint(), keys.aliceKey, subject);
+    }
+
+    @Test
+    void theOwnKeySignsWhenUnlockedEncryptsAloneWhenLockedAndIsAbsentWithoutASecretKey() throws Exception {
+        try (AccountKeys accounts = AccountKeys.open(dir.resolve("keys"), Map.of(
+                "alice@example.org", Optional.empty(), "nokey@example.org", Optional.empty()))) {
+            DraftEncryptor.OwnKey locked = DraftEncryptor.ownKey(accounts, "Alice@example.org").orElseThrow();
+            assertThat(locked.fingerprint()).isEqualTo(keys.alice.fingerprint());
+            assertThat(locked.signer()).isNull();
+            assertThat(DraftEncryptor.ownKey(accounts, "nokey@example.org")).isEmpty();
+            assertThat(DraftEncryptor.ownKey(accounts, "stranger@example.org")).isEmpty();
+            accounts.unlock("alice@example.org", PassphraseSource.ofChars(DraftKeys.PASS.clone()));
+            DraftEncryptor.OwnKey unlocked = DraftEncryptor.ownKey(accounts, "alice@example.org").orElseThrow();
+            assertThat(unlocked.signer()).isNotNull();
+
+            byte[] original = (HEADER + "\r\n" + BODY).getBytes(StandardCharsets.UTF_8);
+            DraftEncryptor daemon = DraftEncryptor.forDaemon(dir.resolve("keys"),
+                    new ImapSettings.Limits(65536, 1 << 20, 4096, 1 << 20, 256));
+            for (DraftEncryptor.OwnKey k : List.of(locked, unlocked)) {
+                try (DraftEncryptor.Result r = daemon.encrypt(new ByteArrayInputStream(original), k, "[...]");
+                     DecryptedMessage d = keys.decrypt(r.message().openStream(), dir)) {
+                    assertThat(d.kind()).isEqualTo(DecryptedMessage.Kind.DECRYPTED);
+                    assertThat(d.signatures()).hasSize(k.signer() == null ? 0 : 1);
+                }
+            }
+        }
+        assertThat(DraftEncryptor.outputLimit(100 << 20)).isEqualTo((100L << 20) * 14 / 10 + 65536);
+        assertThat(DraftEncryptor.outputLimit(Long.MAX_VALUE)).isEqualTo(Long.MAX_VALUE);
     }
 
     @Test
