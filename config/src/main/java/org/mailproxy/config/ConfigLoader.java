@@ -111,7 +111,12 @@ public final class ConfigLoader {
                                 get(c, "imap.limits.max-paren-depth", c::getInt)),
                         get(c, "imap.timeouts.upstream-connect", k -> positive(c.getDuration(k))),
                         get(c, "imap.timeouts.client-idle", k -> positive(c.getDuration(k))),
-                        get(c, "imap.timeouts.upstream-reply", k -> positive(c.getDuration(k)))),
+                        get(c, "imap.timeouts.upstream-reply", k -> positive(c.getDuration(k))),
+                        new ImapSettings.EncryptAppends(
+                                get(c, "imap.encrypt-appends.special-use", k -> new ImapSettings.EncryptAppends(
+                                        c.getStringList(k), List.of()).specialUse()),
+                                get(c, "imap.encrypt-appends.folders", k -> new ImapSettings.EncryptAppends(
+                                        List.of(), c.getStringList(k)).folders()))),
                 new SmtpSettings(
                         get(c, "smtp.listen", k -> ListenAddress.parse(c.getString(k))),
                         new SmtpSettings.Limits(

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -167,6 +168,61 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> loader.load(write(ONE_ACCOUNT.replace("login = \"alice\",",
                 "login = \"alice\", policy = strict,"))))
                 .hasMessageStartingWith("mailproxy.conf:3: mailproxy.accounts[0].policy: expected a block");
+    }
+
+    @Test
+    void encryptAppendsDefaultsToDraftsAndSentBySpecialUse() throws Exception {
+        ImapSettings.EncryptAppends d = loader.load(write(ONE_ACCOUNT)).imap().encryptAppends();
+        assertThat(d).isEqualTo(ImapSettings.EncryptAppends.DEFAULT);
+        assertThat(d.specialUse()).containsExactly("\\Drafts", "\\Sent");
+        assertThat(d.folders()).isEmpty();
+        assertThat(d.off()).isFalse();
+    }
+
+    @Test
+    void encryptAppendsByAttributeAndByName() throws Exception {
+        ImapSettings.EncryptAppends e = loader.load(write("""
+                mailproxy.imap.encrypt-appends {
+                  special-use = ["\\\\drafts", "\\\\Archive", "\\\\Drafts"]
+                  folders = ["Sent Items", "inbox", "Entwürfe"]
+                }
+                """)).imap().encryptAppends();
+        assertThat(e.specialUse()).containsExactly("\\Drafts", "\\Archive");
+        assertThat(e.folders()).containsExactly("Sent Items", "INBOX", "Entwürfe");
+        ImapSettings.EncryptAppends off = loader.load(write(
+                "mailproxy.imap.encrypt-appends { special-use = [], folders = [] }\n")).imap().encryptAppends();
+        assertThat(off.off()).isTrue();
+        // one list given, the other keeps its default
+        assertThat(loader.load(write("mailproxy.imap.encrypt-appends.folders = [\"Drafts\"]\n")).imap()
+                .encryptAppends()).isEqualTo(new ImapSettings.EncryptAppends(List.of("\\Drafts", "\\Sent"),
+                List.of("Drafts")));
+    }
+
+    @Test
+    void encryptAppendsMistakesNameLineAndKey() throws Exception {
+        assertThatThrownBy(() -> loader.load(write("mailproxy {\n  imap.encrypt-appends {\n    special-use = "
+                + "[\"\\\\Draft\"]\n  }\n}\n")))
+                .isInstanceOf(ConfigError.class)
+                .hasMessageStartingWith("mailproxy.conf:3: mailproxy.imap.encrypt-appends.special-use: "
+                        + "\"\\Draft\" is not a SPECIAL-USE attribute (RFC 6154: \\All");
+        assertThatThrownBy(() -> loader.load(write("mailproxy.imap.encrypt-appends.special-use = [\"Drafts\"]\n")))
+                .hasMessageStartingWith("mailproxy.conf:1: mailproxy.imap.encrypt-appends.special-use: \"Drafts\"")
+                .hasMessageContaining("start with a backslash");
+        assertThatThrownBy(() -> loader.load(write("mailproxy.imap.encrypt-appends.folders = [\"Sent/*\"]\n")))
+                .hasMessageStartingWith("mailproxy.conf:1: mailproxy.imap.encrypt-appends.folders: ")
+                .hasMessageContaining("wildcard");
+        assertThatThrownBy(() -> loader.load(write("mailproxy.imap.encrypt-appends.folders = [\"\"]\n")))
+                .hasMessage("mailproxy.conf:1: mailproxy.imap.encrypt-appends.folders: an empty mailbox name");
+        assertThatThrownBy(() -> loader.load(write("mailproxy.imap.encrypt-appends.folders = [\"a\\tb\"]\n")))
+                .hasMessageContaining("mailproxy.imap.encrypt-appends.folders: mailbox name \"a?b\" holds a control");
+        assertThatThrownBy(() -> loader.load(write("mailproxy.imap.encrypt-appends.folders = \"Drafts\"\n")))
+                .hasMessageStartingWith("mailproxy.conf:1: mailproxy.imap.encrypt-appends.folders:")
+                .hasMessageContaining("LIST");
+        assertThatThrownBy(() -> loader.load(write("mailproxy.imap.encrypt-appends = on\n")))
+                .hasMessage("mailproxy.conf:1: mailproxy.imap.encrypt-appends: expected a block { ... }");
+        assertThatThrownBy(() -> loader.load(write("mailproxy.imap.encrypt-appends.special_use = []\n")))
+                .hasMessage("mailproxy.conf:1: mailproxy.imap.encrypt-appends.special_use: unknown setting "
+                        + "(did you mean \"special-use\"?)");
     }
 
     @Test

@@ -6,21 +6,34 @@ import jakarta.mail.internet.InternetAddress;
 import jakarta.mail.internet.MimeMessage;
 import org.mailproxy.config.ConfigLoader;
 import org.mailproxy.config.MailproxyConfig;
+import org.mailproxy.core.crypto.openpgp.Encryptor;
 import org.mailproxy.core.crypto.openpgp.KeyException;
+import org.mailproxy.core.crypto.openpgp.KeyLookup;
 import org.mailproxy.core.crypto.openpgp.KeyVersion;
 import org.mailproxy.core.crypto.openpgp.Keyring;
+import org.mailproxy.core.crypto.openpgp.PassphraseSource;
+import org.mailproxy.core.crypto.openpgp.UnlockedKey;
+import org.mailproxy.core.mime.HeaderField;
+import org.mailproxy.core.mime.PgpMimeEncryptor;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.Date;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.UUID;
 
 /**
  * {@code mailproxy demo} without a provider: an {@link EmbeddedUpstream} with two users plays the provider, and a
@@ -62,9 +75,9 @@ public final class Demo implements AutoCloseable {
         USERS.forEach(u -> passwords.put(u.address(), u.password()));
         EmbeddedUpstream upstream = EmbeddedUpstream.start(passwords);
         try {
-            seed(upstream);
             Path data = dir.resolve("data");
             ensureKeys(dir, data);
+            seed(upstream, dir, data.resolve("keys"));
             MailproxyConfig config = new ConfigLoader().loadString(hocon(options, data, upstream), "demo");
             return new Demo(upstream, Daemon.start(config));
         } catch (RuntimeException e) {
@@ -156,33 +169,121 @@ public final class Demo implements AutoCloseable {
         return b.append('"').toString();
     }
 
-    private static void seed(EmbeddedUpstream upstream) {
+    /** How a seeded message is stored at the provider. */
+    public enum Protection {
+        /** RFC 3156 PGP/MIME encrypted to Alice (and the sender), the header protected inside (RFC 9788). */
+        PGP_MIME,
+        /** An armored OpenPGP message as the text/plain body; the header (Subject too) stays readable. */
+        INLINE_PGP,
+        /** Not encrypted. */
+        PLAIN
+    }
+
+    /** A message in Alice's INBOX when the demo starts. */
+    public record Seed(String from, String subject, String body, Protection protection, boolean signedByBob) {
+    }
+
+    /** Alice's INBOX, oldest first: encrypted mail the proxy shows decrypted, and one plain message. */
+    public static final List<Seed> SEEDS = List.of(
+            new Seed("bob@demo.test", "Welcome to the mailproxy demo",
+                    "Hello Alice,\r\n\r\nthe provider stores this message encrypted to your key, with its subject hidden\r\n"
+                            + "inside and my signature on it; mailproxy decrypted it on the way to your mail client.\r\n"
+                            + "\r\nBob\r\n",
+                    Protection.PGP_MIME, true),
+            new Seed("bob@demo.test", "Lunch on Friday?",
+                    "Shall we try the new place by the river?\r\n\r\nBob\r\n\r\n(Inline PGP: this text is stored "
+                            + "encrypted, but the subject is not; inline PGP protects the body only.)\r\n",
+                    Protection.INLINE_PGP, false),
+            new Seed("news@demo.test", "Demo newsletter",
+                    "Nothing to read here: this one is not encrypted, so the provider stores it as it was sent.\r\n",
+                    Protection.PLAIN, false));
+
+    /**
+     * Puts {@link #SEEDS} into Alice's INBOX at the provider: the encrypted ones are made here with the demo keys
+     * (Bob signs with his key, which the keyring of Alice's proxy knows), so the provider holds only ciphertext.
+     */
+    private static void seed(EmbeddedUpstream upstream, Path demoDir, Path keysDir) throws IOException {
         Session session = Session.getInstance(new Properties());
         String alice = USERS.get(0).address();
-        String bob = USERS.get(1).address();
-        String[][] messages = {
-                {bob, "Welcome to the mailproxy demo",
-                        "Hello Alice,\r\n\r\nthis message was read from the embedded provider through mailproxy.\r\n"},
-                {bob, "Lunch on Friday?",
-                        "Shall we try the new place by the river?\r\n\r\nBob\r\n"},
-                {"news@demo.test", "Demo newsletter",
-                        "Nothing to read here: the demo seeds three messages into Alice's inbox.\r\n"}};
+        User bob = USERS.get(1);
+        Keyring keyring = Keyring.open(keysDir);
         Instant when = Instant.now().minusSeconds(3600);
-        try {
-            for (String[] m : messages) {
-                MimeMessage message = new MimeMessage(session);
-                message.setFrom(new InternetAddress(m[0]));
-                message.setRecipients(MimeMessage.RecipientType.TO, alice);
-                message.setSubject(m[1], "UTF-8");
-                message.setText(m[2], "UTF-8");
-                message.setSentDate(Date.from(when));
-                when = when.plusSeconds(600);
-                message.saveChanges();
-                upstream.user(alice).deliver(message);
+        try (UnlockedKey bobKey = keyring.unlock(bob.address(), PassphraseSource.fromFile(passphraseFile(demoDir, bob)))) {
+            KeyLookup lookup = KeyLookup.keyring(keyring);
+            List<String> recipients = new ArrayList<>();
+            for (String a : List.of(alice, bob.address())) {
+                recipients.add(lookup.encryptionKeyFor(a).orElseThrow(() -> new IOException("no demo key for " + a)));
             }
-        } catch (MessagingException e) {
-            throw new IllegalStateException("cannot seed the demo mailbox: " + e.getMessage(), e);
+            for (Seed m : SEEDS) {
+                byte[] raw = message(m, alice, when, keyring, recipients, m.signedByBob() ? bobKey : null);
+                when = when.plusSeconds(600);
+                upstream.user(alice).deliver(new MimeMessage(session, new ByteArrayInputStream(raw)));
+            }
+        } catch (KeyException | MessagingException e) {
+            throw new IOException("cannot seed the demo mailbox: " + e.getMessage(), e);
         }
+    }
+
+    /** One seeded message as the provider stores it. */
+    static byte[] message(Seed m, String to, Instant date, Keyring keyring, List<String> recipients,
+                          UnlockedKey signer) throws IOException, KeyException {
+        List<HeaderField> header = List.of(
+                HeaderField.of("From", m.from()),
+                HeaderField.of("To", to),
+                HeaderField.of("Subject", m.subject()),
+                HeaderField.of("Date", DateTimeFormatter.RFC_1123_DATE_TIME.format(date.atZone(ZoneOffset.UTC))),
+                HeaderField.of("Message-ID", "<" + UUID.randomUUID() + "@demo.test>"),
+                HeaderField.of("MIME-Version", "1.0"),
+                HeaderField.of("Content-Type", "text/plain; charset=utf-8"),
+                HeaderField.of("Content-Transfer-Encoding", m.protection() == Protection.INLINE_PGP ? "7bit" : "8bit"));
+        byte[] body = m.body().getBytes(StandardCharsets.UTF_8);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        switch (m.protection()) {
+            case PGP_MIME -> {
+                try (OutputStream plain = new PgpMimeEncryptor(new Encryptor(keyring)).open(out, header, recipients,
+                        signer, new PgpMimeEncryptor.Options(true))) {
+                    plain.write(body);
+                }
+            }
+            case INLINE_PGP -> {
+                writeHeader(out, header);
+                ByteArrayOutputStream armored = new ByteArrayOutputStream();
+                try (OutputStream plain = new Encryptor(keyring).open(armored, recipients, signer, true)) {
+                    plain.write(body);
+                }
+                out.writeBytes(armored.toString(StandardCharsets.US_ASCII).replaceAll("\r?\n", "\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+            }
+            case PLAIN -> {
+                writeHeader(out, header);
+                out.writeBytes(body);
+            }
+        }
+        return out.toByteArray();
+    }
+
+    private static void writeHeader(ByteArrayOutputStream out, List<HeaderField> header) {
+        StringBuilder h = new StringBuilder();
+        header.forEach(f -> h.append(f.toWire()));
+        out.writeBytes(h.append("\r\n").toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * A curl command that fetches one message of a user's INBOX straight from the provider, past mailproxy, to see
+     * what the provider stores.
+     */
+    public List<String> providerFetchCommand(User user, int uid) {
+        return List.of("curl", "--silent", "--cacert", upstream.caCertificate().toString(), "--user",
+                user.address() + ":" + user.password(), "imaps://localhost:" + upstream.imapsPort() + "/INBOX;UID=" + uid);
+    }
+
+    private static String shell(List<String> command) {
+        StringBuilder b = new StringBuilder();
+        for (String a : command) {
+            b.append(b.length() == 0 ? "" : " ");
+            b.append(a.matches("[A-Za-z0-9_./:@=+-]+") ? a : "'" + a.replace("'", "'\\''") + "'");
+        }
+        return b.toString();
     }
 
     public InetSocketAddress imapAddress() {
@@ -230,7 +331,20 @@ public final class Demo implements AutoCloseable {
         metricsAddress().ifPresent(m -> b.append("Metrics: http://127.0.0.1:").append(m.getPort()).append("/metrics\n"));
         b.append("Alice and Bob have OpenPGP keys (in ").append(daemon.context().config().dataDir().resolve("keys"))
                 .append("):\nmail one sends the other through mailproxy is signed and encrypted before it leaves, and the\n")
-                .append("provider stores only the encrypted PGP/MIME message.\n");
+                .append("provider stores only the encrypted PGP/MIME message.\n\n");
+        b.append("Alice's INBOX at the provider holds ").append(SEEDS.size()).append(" messages:\n");
+        for (Seed m : SEEDS) {
+            b.append("  \"").append(m.subject()).append("\" from ").append(m.from()).append(": ").append(switch (m.protection()) {
+                case PGP_MIME -> "PGP/MIME encrypted to Alice's key, subject hidden inside"
+                        + (m.signedByBob() ? ", signed by Bob" : "");
+                case INLINE_PGP -> "inline PGP, the body encrypted to Alice's key (the subject is not)";
+                case PLAIN -> "not encrypted";
+            }).append('\n');
+        }
+        b.append("Read through mailproxy, Alice's mail client shows the encrypted ones decrypted, while the provider\n")
+                .append("keeps only their ciphertext. To see what the provider stores, past mailproxy (UID=1 is the oldest\n")
+                .append("message; for Bob's INBOX use his address and password):\n  ").append(shell(providerFetchCommand(USERS.get(0), 1)))
+                .append("\n\n");
         b.append("Stop the demo with Ctrl-C.\n");
         return b.toString();
     }

@@ -72,7 +72,7 @@ class DemoTest {
         return MailClients.startTls(demo.localCertificate().orElseThrow());
     }
 
-    /** The newest message of the user's INBOX as the proxy relays it (byte for byte what the provider stores). */
+    /** The newest message of the user's INBOX as the client reads it through the proxy. */
     private byte[] newest(Session session, Demo.User user) throws Exception {
         try (Store store = session.getStore("imap")) {
             store.connect("127.0.0.1", demo.imapAddress().getPort(), user.address(), user.password());
@@ -89,17 +89,22 @@ class DemoTest {
     }
 
     private List<String> subjects(Session session, Demo.User user) throws Exception {
+        return read(session, user).stream().map(m -> m[0]).toList();
+    }
+
+    /** Subject and text of every message in the user's INBOX, as the client reads them through the proxy. */
+    private List<String[]> read(Session session, Demo.User user) throws Exception {
         try (Store store = session.getStore("imap")) {
             store.connect("127.0.0.1", demo.imapAddress().getPort(), user.address(), user.password());
             Folder inbox = store.getFolder("INBOX");
             inbox.open(Folder.READ_ONLY);
             try {
-                List<String> subjects = new java.util.ArrayList<>();
+                List<String[]> messages = new java.util.ArrayList<>();
                 for (Message m : inbox.getMessages()) {
-                    subjects.add(m.getSubject());
-                    m.getContent();
+                    Object content = m.getContent();
+                    messages.add(new String[]{m.getSubject(), content instanceof String t ? t : String.valueOf(content)});
                 }
-                return subjects;
+                return messages;
             } finally {
                 inbox.close();
             }
@@ -111,8 +116,21 @@ class DemoTest {
         Demo.User alice = Demo.USERS.get(0);
         Demo.User bob = Demo.USERS.get(1);
         Session session = client();
-        assertThat(subjects(session, alice)).containsExactly(
-                "Welcome to the mailproxy demo", "Lunch on Friday?", "Demo newsletter");
+        // the provider holds the seeded mail encrypted (see the next test); the client reads it decrypted
+        List<String[]> seeded = read(session, alice);
+        assertThat(seeded).hasSize(Demo.SEEDS.size());
+        for (int i = 0; i < seeded.size(); i++) {
+            Demo.Seed seed = Demo.SEEDS.get(i);
+            assertThat(seeded.get(i)[0]).isEqualTo(seed.subject());
+            if (seed.protection() == Demo.Protection.INLINE_PGP) {
+                // the decrypted inline message is base64 text/plain; a client decodes it by the BODYSTRUCTURE it
+                // was given, so the exact text needs a BODYSTRUCTURE made from the decrypted message
+                assertThat(seeded.get(i)[1]).doesNotContain("PGP MESSAGE");
+            } else {
+                // the embedded provider's BODY[TEXT] drops the text's last line end
+                assertThat(seeded.get(i)[1].stripTrailing()).isEqualTo(seed.body().stripTrailing());
+            }
+        }
 
         String subject = "demo " + UUID.randomUUID();
         String body = "canary-body-" + UUID.randomUUID();
@@ -127,7 +145,19 @@ class DemoTest {
         }
         // both demo users have keys: the provider stores the message encrypted, the real subject inside
         await().atMost(Duration.ofSeconds(10)).until(() -> subjects(session, bob).size() == 1);
-        byte[] stored = newest(session, bob);
+        java.io.ByteArrayOutputStream atProvider = new java.io.ByteArrayOutputStream();
+        List<MimeMessage> bobs = new java.util.ArrayList<>();
+        for (MimeMessage stored : demo.upstream().greenMail().getReceivedMessages()) {
+            if (java.util.Arrays.stream(stored.getAllRecipients()).anyMatch(a -> a.toString().equals(bob.address()))) {
+                bobs.add(stored);
+            }
+        }
+        assertThat(bobs).hasSize(1);
+        bobs.get(0).writeTo(atProvider);
+        byte[] stored = atProvider.toByteArray();
+        assertThat(new String(newest(session, bob), StandardCharsets.UTF_8)).as("read through the proxy")
+                .contains("Subject: " + subject + "\r\n").contains(body)
+                .contains(PgpMimeDecryptor.STATUS_HEADER + ": decrypted; integrity=ok; signature=valid");
         assertThat(new String(stored, StandardCharsets.UTF_8)).contains("Subject: [...]")
                 .contains("multipart/encrypted").doesNotContain(subject).doesNotContain(body);
         Path data = tmp.resolve("demo").resolve("data");
@@ -165,6 +195,69 @@ class DemoTest {
     }
 
     @Test
+    void theProviderHoldsAlicesSeededMailAsCiphertextThatHerKeyDecrypts() throws Exception {
+        Demo.User alice = Demo.USERS.get(0);
+        MimeMessage[] stored = demo.upstream().greenMail().getReceivedMessages();
+        assertThat(stored).hasSize(Demo.SEEDS.size());
+        Path demoDir = tmp.resolve("demo");
+        Keyring keyring = Keyring.open(demoDir.resolve("data").resolve("keys"));
+        String bobFingerprint = keyring.fingerprintsFor("bob@demo.test").get(0);
+        try (UnlockedKey aliceKey = keyring.unlock(alice.address(),
+                PassphraseSource.fromFile(Demo.passphraseFile(demoDir, alice)))) {
+            PgpMimeDecryptor decryptor = new PgpMimeDecryptor(new Decryptor(keyring, List.of(aliceKey),
+                    OpenPgpLimits.DEFAULTS, null), new DetachedVerifier(keyring), OpenPgpLimits.DEFAULTS, null);
+            for (int i = 0; i < stored.length; i++) {
+                Demo.Seed seed = Demo.SEEDS.get(i);
+                java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+                stored[i].writeTo(out);
+                byte[] raw = out.toByteArray();
+                String text = new String(raw, StandardCharsets.UTF_8);
+                String firstLine = seed.body().lines().findFirst().orElseThrow();
+                try (DecryptedMessage d = decryptor.decrypt(new ByteArrayInputStream(raw))) {
+                    switch (seed.protection()) {
+                        case PGP_MIME -> {
+                            assertThat(text).contains("multipart/encrypted").contains("Subject: [...]")
+                                    .doesNotContain(seed.subject()).doesNotContain(firstLine);
+                            assertThat(d.kind()).isEqualTo(DecryptedMessage.Kind.DECRYPTED);
+                            assertThat(d.format()).isEqualTo(DecryptedMessage.Format.PGP_MIME);
+                            assertThat(d.headerProtection()).isEqualTo(DecryptedMessage.HeaderProtection.RFC9788);
+                            assertThat(d.subject()).contains(seed.subject());
+                            assertThat(d.signatures()).singleElement().satisfies(sig -> {
+                                assertThat(sig.status()).isEqualTo(SignatureResult.Status.VALID);
+                                assertThat(sig.signerFingerprint()).contains(bobFingerprint);
+                                assertThat(sig.fromMatches()).isTrue();
+                            });
+                            assertThat(new String(d.message().orElseThrow().toByteArray(), StandardCharsets.UTF_8))
+                                    .endsWith("\r\n\r\n" + seed.body());
+                        }
+                        case INLINE_PGP -> {
+                            assertThat(text).contains("-----BEGIN PGP MESSAGE-----").doesNotContain(firstLine);
+                            assertThat(d.kind()).isEqualTo(DecryptedMessage.Kind.DECRYPTED);
+                            assertThat(d.format()).isEqualTo(DecryptedMessage.Format.INLINE);
+                            MimeMessage m = new MimeMessage(Session.getInstance(new java.util.Properties()),
+                                    d.message().orElseThrow().openStream());
+                            assertThat(m.getSubject()).isEqualTo(seed.subject());
+                            assertThat(m.getContent()).isEqualTo(seed.body());
+                        }
+                        case PLAIN -> {
+                            assertThat(text).contains(firstLine);
+                            assertThat(d.kind()).isEqualTo(DecryptedMessage.Kind.NOT_ENCRYPTED);
+                        }
+                    }
+                }
+            }
+        }
+        // what the settings tell a person to run to look at the provider's copy
+        List<String> curl = demo.providerFetchCommand(alice, 1);
+        assertThat(demo.thunderbirdSettings()).contains(curl.get(curl.size() - 1));
+        Process p = new ProcessBuilder(curl).redirectErrorStream(true).start();
+        String fetched = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(fetched).isZero();
+        assertThat(fetched).contains("-----BEGIN PGP MESSAGE-----").contains("Subject: [...]")
+                .doesNotContain(Demo.SEEDS.get(0).subject());
+    }
+
+    @Test
     void keysAreMadeOnceAndKeptFromRunToRun() throws Exception {
         Path dir = tmp.resolve("demo");
         Keyring keyring = Keyring.open(dir.resolve("data").resolve("keys"));
@@ -196,7 +289,16 @@ class DemoTest {
                 .contains("connection security STARTTLS")
                 .contains("authentication Normal password")
                 .contains("user name alice@demo.test")
-                .contains("Ctrl-C");
+                .contains("Ctrl-C")
+                .contains("Alice's INBOX at the provider holds 3 messages")
+                .contains("\"Welcome to the mailproxy demo\" from bob@demo.test: PGP/MIME encrypted to Alice's key, "
+                        + "subject hidden inside, signed by Bob")
+                .contains("\"Lunch on Friday?\" from bob@demo.test: inline PGP")
+                .contains("\"Demo newsletter\" from news@demo.test: not encrypted")
+                .contains("Alice's mail client shows the encrypted ones decrypted, while the provider\nkeeps only their ciphertext")
+                .contains("curl --silent --cacert " + demo.upstream().caCertificate()
+                        + " --user alice@demo.test:alice-demo-password 'imaps://localhost:"
+                        + demo.upstream().imapsPort() + "/INBOX;UID=1'");
         // The fingerprint as openssl and Thunderbird write it: 32 upper-case hex pairs joined by colons.
         assertThat(s).containsPattern("\\n  ([0-9A-F]{2}:){31}[0-9A-F]{2}\\n")
                 .contains(Demo.fingerprint(demo.localCertificate().orElseThrow()));
