@@ -60,7 +60,8 @@ public final class ImapProxy implements ProxyService {
         this.connector = new UpstreamConnector(context.upstreamTls(), settings, metrics, context.loops().channelType());
         this.views = context.accountKeys().accounts().isEmpty() ? null
                 : new AccountViews(context.config().dataDir(), context.accountKeys(),
-                Math.max(1, Runtime.getRuntime().availableProcessors()), MessageCache.DEFAULT_MAX_TOTAL_BYTES);
+                Math.max(1, Runtime.getRuntime().availableProcessors()), MessageCache.DEFAULT_MAX_TOTAL_BYTES,
+                settings.limits());
     }
 
     @Override

@@ -162,6 +162,48 @@ class DecryptedViewMailStackTest {
         }
     }
 
+    @Test
+    void draftsAreStoredEncryptedAndReadBackDecrypted(MailStack stack) throws Exception {
+        MailUser user = stack.alice();
+        String canary = "draft-canary-" + UUID.randomUUID();
+        byte[] draft = ("From: alice@example.com\r\nTo: bob@example.org\r\nBcc: carol@example.org\r\n"
+                + "Subject: plans " + canary + "\r\nMessage-ID: <" + UUID.randomUUID() + "@example.com>\r\n\r\n"
+                + "draft body " + canary + "\r\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] inboxMessage = ("Subject: kept " + canary + "\r\n\r\nas it came\r\n").getBytes(StandardCharsets.US_ASCII);
+        try (ImapProxyFixture p = new ImapProxyFixture(dir, Map.of("alice", "imaps://" + stack.host() + ":"
+                + stack.imapsPort()), "", stack.caCertFile(), keys);
+             ImapTestClient c = new ImapTestClient(p.port())) {
+            c.readResponse();
+            c.command("a1", "LOGIN \"" + user.login() + "\" \"" + user.password() + "\"");
+            // synchronizing literal: the proxy answers "+" itself, then learns the mailboxes' roles
+            c.send("a2 APPEND Drafts (\\Draft) {" + draft.length + "}\r\n");
+            assertThat(c.readLine()).startsWith("+");
+            c.send(draft);
+            c.send("\r\n");
+            List<String> appended = c.readUntilTagged("a2");
+            assertThat(appended).last().asString().startsWith("a2 OK").contains("APPENDUID");
+            // non-synchronizing literal to a mailbox stored as it comes
+            c.send("a3 APPEND INBOX {" + inboxMessage.length + "+}\r\n");
+            c.send(inboxMessage);
+            c.send("\r\n");
+            assertThat(c.readUntilTagged("a3")).last().asString().startsWith("a3 OK");
+
+            String uid = appended.get(appended.size() - 1).replaceAll(".*APPENDUID \\d+ (\\d+).*", "$1");
+            var stored = stack.messages(user, "Drafts").stream().filter(m -> m.uid() == Long.parseLong(uid))
+                    .findFirst().orElseThrow();
+            assertThat(stored.text()).doesNotContain(canary).contains("multipart/encrypted", "BEGIN PGP MESSAGE",
+                    "To: bob@example.org").doesNotContain("Bcc:");
+            assertThat(stored.flags()).contains("D");
+            assertThat(stack.messages(user, "INBOX")).anyMatch(m -> java.util.Arrays.equals(m.content(), inboxMessage));
+
+            c.command("a4", "SELECT Drafts");
+            c.literals.clear();
+            assertThat(c.command("a5", "UID FETCH " + uid + " (BODY.PEEK[])")).last().asString().startsWith("a5 OK");
+            assertThat(text(c.literals.get(0))).contains("Subject: plans " + canary, "Bcc: carol@example.org",
+                    "draft body " + canary, "X-Mailproxy-Status: decrypted; integrity=ok; signature=valid");
+        }
+    }
+
     private static String text(byte[] b) {
         return new String(b, StandardCharsets.UTF_8);
     }

@@ -24,6 +24,14 @@ public final class ImapWireEncoder extends MessageToMessageEncoder<Object> {
         super(Object.class);
     }
 
+    /**
+     * The peer refused the command before asking for its announced literal (a tagged NO instead of "+"), so its
+     * octets will never be sent: the next line starts a new command.
+     */
+    public void abandonLiteral() {
+        literalRemaining = 0;
+    }
+
     @Override
     public boolean acceptOutboundMessage(Object msg) {
         return msg instanceof WireLine || msg instanceof LiteralChunk || msg instanceof ContinuationLine

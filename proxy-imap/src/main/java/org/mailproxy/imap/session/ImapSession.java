@@ -31,7 +31,13 @@ import org.mailproxy.imap.protocol.CapabilityFilter;
 import org.mailproxy.imap.protocol.ImapError;
 import org.mailproxy.imap.protocol.ImapReplies;
 import org.mailproxy.imap.protocol.ImapVerb;
+import org.mailproxy.core.crypto.openpgp.spool.Spool;
+import org.mailproxy.imap.append.AppendFolders;
+import org.mailproxy.imap.append.DraftEncryptor;
+import org.mailproxy.imap.codec.ImapToken;
+import org.mailproxy.imap.codec.ImapWireEncoder;
 import org.mailproxy.imap.view.AccountViews;
+import org.mailproxy.imap.view.EntryLiteral;
 import org.mailproxy.imap.view.DecryptedMessages;
 import org.mailproxy.imap.view.FetchRequest;
 import org.slf4j.Logger;
@@ -75,7 +81,7 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     public enum State { NOT_AUTHENTICATED, CONNECTING_UPSTREAM, AUTHENTICATED, SELECTED, IDLE, LOGOUT }
 
     /** What the next continuation request from upstream is for. */
-    private enum Expect { NONE, RELAY, RELAY_AND_ARM, SWALLOW }
+    private enum Expect { NONE, RELAY, RELAY_AND_ARM, SWALLOW, APPEND }
 
     private final String id;
     private final MailproxyConfig config;
@@ -133,6 +139,15 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     private boolean viewHold;
     private String selecting;
     private long selectingUidValidity;
+    // APPENDs to mailboxes whose mail is stored encrypted (Drafts, Sent).
+    private AppendFolders appendFolders;
+    private CapturedAppend capture;
+    private CapturedAppend pendingAppend;
+    private boolean appendEncrypting;
+    private String discoveryTag;
+    private InFlight appendInFlight;
+    private Spool appendLiteral;
+    private AutoCloseable appendResources;
 
     private record InFlight(String clientTag, String proxyTag, ImapVerb verb, FetchRequest fetch) {
         InFlight(String clientTag, String proxyTag, ImapVerb verb) {
@@ -318,6 +333,12 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
             fetchView.close();
         }
         releaseSink();
+        for (CapturedAppend c : new CapturedAppend[]{capture, pendingAppend}) {
+            if (c != null) {
+                c.close();
+            }
+        }
+        closeAppendResources();
         queued.forEach(ReferenceCountUtil::release);
         queued.clear();
         if (loginCommand != null) {
@@ -741,6 +762,10 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     // ---------------------------------------------------------------- relay, client to upstream
 
     private void relayFromClient(Object msg) {
+        if (capture != null) {
+            captureFromClient(msg);
+            return;
+        }
         if (msg instanceof LiteralChunk chunk) {
             if (discardCurrent) {
                 chunk.release();
@@ -792,6 +817,10 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
             }
             selecting = line.isLast() ? mailboxArgument(line.arguments()) : null;
             selectingUidValidity = 0;
+        }
+        if (verb.equals(ImapVerb.APPEND) && startCapture(line)) {
+            line.release();
+            return;
         }
         FetchRequest fetch = null;
         if (fetchView != null && line.isLast() && (verb.equals(ImapVerb.FETCH) || verb.equals(ImapVerb.UID))) {
@@ -1022,6 +1051,10 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
                 line.release();
                 drainQueued();
             }
+            case APPEND -> {
+                line.release();
+                sendAppendLiteral();
+            }
             case NONE -> {
                 log.debug("imap session {} unexpected continuation request from the provider", id);
                 line.release();
@@ -1034,7 +1067,17 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
             fetchView.onOwnTagged(line);
             return;
         }
+        if (line.tag().equals(discoveryTag)) {
+            discoveryTag = null;
+            line.release();
+            appendFolders.discovered();
+            tryPendingAppend();
+            return;
+        }
         InFlight f = inFlight.remove(line.tag());
+        if (f != null && f == appendInFlight) {
+            appendDone();
+        }
         if (f == null) {
             log.debug("imap session {} tagged response for an unknown tag", id);
             line.release();
@@ -1084,7 +1127,9 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
             return;
         }
         writeClient(out);
-        if (viewHold && inFlight.isEmpty() && !fetchView.preparing()) {
+        if (pendingAppend != null) {
+            tryPendingAppend();
+        } else if (viewHold && inFlight.isEmpty() && !fetchView.preparing() && appendInFlight == null) {
             viewHold = false; // the held FETCH may now be prepared
         }
         drainQueued();
@@ -1092,6 +1137,14 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
 
     private void onUntagged(ResponseLine line) {
         MailboxUpdates.apply(mailbox, line);
+        if (appendFolders != null && line.isFirst() && (line.name().equals("LIST") || line.name().equals("XLIST")
+                || line.name().equals("LSUB"))) {
+            observeList(line);
+            if (discoveryTag != null && !line.name().equals("LSUB")) {
+                line.release(); // the proxy's own LIST
+                return;
+            }
+        }
         if (fetchView != null && line.name().equals("FETCH")) {
             java.util.function.Consumer<Object> sink = fetchView.sinkFor(line);
             if (sink != null) {
@@ -1167,6 +1220,7 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
             log.info("imap session {} relays messages as stored (no unlocked key for the account)", id);
             return;
         }
+        appendFolders = new AppendFolders(settings.encryptAppends());
         fetchView = new FetchView(id, d.get(), views.workers(), new FetchView.Link() {
             @Override
             public String nextTag() {
@@ -1200,6 +1254,230 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
                 closeWithBye(why);
             }
         }, settings.limits().maxLiteral());
+    }
+
+    // ---------------------------------------------------------------- APPEND to mailboxes stored encrypted
+
+    /**
+     * Takes the message of an APPEND whole when its mailbox is (or may be, before the mailboxes are known) one whose
+     * mail is stored encrypted: the proxy answers the client's "+" itself and spools the literal.
+     */
+    private boolean startCapture(CommandLine line) {
+        if (appendFolders == null || line.literal() == null) {
+            return false;
+        }
+        CapturedAppend.Arguments args = CapturedAppend.Arguments.parse(line.arguments());
+        if (args == null || !(appendFolders.needsDiscovery() || appendFolders.encrypts(args.mailbox()))) {
+            return false;
+        }
+        capture = new CapturedAppend(line.tag(), args, settings.limits().maxLiteral());
+        if (line.literal().synchronizing()) {
+            client.writeAndFlush(Unpooled.copiedBuffer("+ Ready for the message\r\n", StandardCharsets.US_ASCII));
+        }
+        return true;
+    }
+
+    private void captureFromClient(Object msg) {
+        if (msg instanceof LiteralChunk chunk) {
+            try {
+                capture.write(chunk.content());
+            } finally {
+                chunk.release();
+            }
+            return;
+        }
+        CommandLine line = (CommandLine) msg;
+        CapturedAppend c = capture;
+        try {
+            if (line.literal() != null) {
+                // a second message in one APPEND (MULTIAPPEND, not advertised)
+                capture = null;
+                c.close();
+                reply(c.clientTag, ImapError.bad("MULTIAPPEND is not available through mailproxy"));
+                if (!line.isLast()) {
+                    discardCurrent = true;
+                    abortLiteralIfNeeded(line);
+                }
+                return;
+            }
+            capture = null;
+            if (!c.finish()) {
+                c.close();
+                reply(c.clientTag, new ImapError(ImapError.Status.NO, "TOOBIG", "The message is too large"));
+                return;
+            }
+            pendingAppend = c;
+            viewHold = true;
+            tryPendingAppend();
+        } finally {
+            line.release();
+        }
+    }
+
+    /** Sends the captured APPEND once nothing else is outstanding, learning the mailboxes' roles first if needed. */
+    private void tryPendingAppend() {
+        CapturedAppend c = pendingAppend;
+        if (c == null || appendEncrypting || discoveryTag != null || !inFlight.isEmpty() || appendInFlight != null
+                || (fetchView != null && fetchView.preparing())) {
+            return;
+        }
+        if (appendFolders.needsDiscovery()) {
+            Optional<String> command = AppendFolders.discoveryCommand(upstreamCaps.list());
+            if (command.isPresent()) {
+                discoveryTag = tags.next();
+                upstream.writeAndFlush(UpstreamLogin.line(discoveryTag, ImapVerb.valueOf("LIST"),
+                        discoveryTag + " " + command.get()));
+                return;
+            }
+            appendFolders.discovered();
+        }
+        if (!appendFolders.encrypts(c.arguments.mailbox())) {
+            pendingAppend = null;
+            sendAppend(c, c.spool(), c);
+            return;
+        }
+        Optional<DraftEncryptor.OwnKey> key = views.ownKey(account.email());
+        if (key.isEmpty()) {
+            // fail closed: a mailbox whose mail is stored encrypted never gets it in the clear
+            pendingAppend = null;
+            c.close();
+            log.warn("imap session {} APPEND to a mailbox stored encrypted refused: the account has no key", id);
+            reply(c.clientTag, ImapError.cannot("This mailbox is stored encrypted and the account has no key"));
+            releaseViewHold();
+            return;
+        }
+        appendEncrypting = true;
+        String subject = account.policy().obscuredSubject();
+        views.workers().execute(() -> {
+            DraftEncryptor.Result result = null;
+            Exception failure = null;
+            try (java.io.InputStream in = c.spool().openStream()) {
+                result = views.drafts().encrypt(in, key.get(), subject);
+            } catch (Exception e) {
+                failure = e;
+            }
+            DraftEncryptor.Result r = result;
+            Exception f = failure;
+            client.eventLoop().execute(() -> {
+                appendEncrypting = false;
+                pendingAppend = null;
+                c.close();
+                if (closing) {
+                    closeQuietly(r);
+                    return;
+                }
+                if (r == null) {
+                    log.warn("imap session {} could not encrypt an APPENDed message: {}", id, f.toString());
+                    reply(c.clientTag, f instanceof org.mailproxy.core.crypto.openpgp.spool.SpoolOverflowException
+                            ? new ImapError(ImapError.Status.NO, "TOOBIG", "The message is too large")
+                            : ImapError.cannot("The message could not be encrypted; nothing was stored"));
+                    releaseViewHold();
+                    return;
+                }
+                sendAppend(c, r.message(), r);
+            });
+        });
+    }
+
+    /** {@code APPEND mailbox [flags] [date] {size}} upstream under a proxy tag; the literal follows its "+". */
+    private void sendAppend(CapturedAppend c, Spool message, AutoCloseable resources) {
+        String proxyTag = tags.next();
+        InFlight f = new InFlight(c.clientTag, proxyTag, ImapVerb.APPEND);
+        inFlight.put(proxyTag, f);
+        upstreamQuietSince = System.nanoTime();
+        appendInFlight = f;
+        appendLiteral = message;
+        appendResources = resources;
+        long size = message.size();
+        boolean nonSync = upstreamCaps.acceptsNonSyncLiteral(size);
+        String text = proxyTag + " APPEND " + c.arguments.mailboxToken()
+                + (c.arguments.rest().isEmpty() ? "" : " " + c.arguments.rest()) + " ";
+        upstream.write(new CommandLine(proxyTag, ImapVerb.APPEND, Unpooled.copiedBuffer(text, StandardCharsets.UTF_8),
+                true, nonSync ? LiteralSpec.nonSync(size) : LiteralSpec.sync(size)));
+        if (nonSync) {
+            sendAppendLiteral();
+        } else {
+            expect = Expect.APPEND;
+            upstream.flush();
+        }
+    }
+
+    private void sendAppendLiteral() {
+        Spool message = appendLiteral;
+        if (message == null || upstream == null) {
+            return;
+        }
+        try {
+            upstream.write(new EntryLiteral(message.openStream(), message.size()));
+        } catch (java.io.IOException e) {
+            log.warn("imap session {} could not read a spooled APPEND: {}", id, e.toString());
+            closeWithBye("[SERVERBUG] Internal proxy error");
+            return;
+        }
+        upstream.writeAndFlush(new CommandLine(appendInFlight.proxyTag(), ImapVerb.APPEND, Unpooled.EMPTY_BUFFER,
+                false, null));
+        releaseViewHold();
+    }
+
+    /** The provider answered the APPEND (before its "+", when it refused at once). */
+    private void appendDone() {
+        if (expect == Expect.APPEND) {
+            // refused before its "+": the literal is never sent
+            expect = Expect.NONE;
+            ImapWireEncoder encoder = upstream.pipeline().get(ImapWireEncoder.class);
+            if (encoder != null) {
+                encoder.abandonLiteral();
+            }
+        }
+        appendInFlight = null;
+        appendLiteral = null;
+        closeAppendResources();
+        releaseViewHold();
+    }
+
+    private void closeAppendResources() {
+        closeQuietly(appendResources);
+        appendResources = null;
+    }
+
+    private void releaseViewHold() {
+        if (pendingAppend == null && !appendEncrypting && (fetchView == null || !fetchView.preparing())) {
+            viewHold = false;
+        }
+        drainQueued();
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                // a spool: deleted, or unreadable without its key
+            }
+        }
+    }
+
+    /** {@code * LIST (attributes) delimiter mailbox}: tells {@link AppendFolders} the mailbox's roles. */
+    private void observeList(ResponseLine line) {
+        List<ImapToken> t = line.tokens();
+        if (t.isEmpty() || !(t.get(0) instanceof ImapToken.Open)) {
+            return;
+        }
+        List<String> attributes = new ArrayList<>();
+        int i = 1;
+        for (; i < t.size() && !(t.get(i) instanceof ImapToken.Close); i++) {
+            if (t.get(i) instanceof ImapToken.Atom a) {
+                attributes.add(a.text());
+            }
+        }
+        i += 2; // the close parenthesis and the delimiter
+        if (i >= t.size()) {
+            return;
+        }
+        String name = t.get(i) instanceof ImapToken.Atom a ? a.text() : t.get(i) instanceof ImapToken.Quoted q ? q.text() : null;
+        if (name != null) {
+            appendFolders.observeList(attributes, name);
+        }
     }
 
     private void releaseSink() {

@@ -86,6 +86,8 @@ public final class UpstreamConnector {
                         ch.pipeline().addLast("decoder", new ImapResponseDecoder(settings.limits().maxResponseLine(),
                                 settings.limits().maxParenDepth()));
                         ch.pipeline().addLast("encoder", new ImapWireEncoder());
+                        // an encrypted draft is streamed from its spool as the provider takes it
+                        ch.pipeline().addLast("chunked", new io.netty.handler.stream.ChunkedWriteHandler());
                         ch.pipeline().addLast("setup", new SetupHandler(promise, endpoint, where, handler));
                     }
                 });

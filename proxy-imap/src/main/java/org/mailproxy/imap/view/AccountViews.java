@@ -1,5 +1,6 @@
 package org.mailproxy.imap.view;
 
+import org.mailproxy.config.ImapSettings;
 import org.mailproxy.core.cache.MessageCache;
 import org.mailproxy.core.crypto.openpgp.AccountKeys;
 import org.mailproxy.core.crypto.openpgp.Decryptor;
@@ -9,6 +10,7 @@ import org.mailproxy.core.crypto.openpgp.LiveKeyring;
 import org.mailproxy.core.crypto.openpgp.OpenPgpLimits;
 import org.mailproxy.core.crypto.openpgp.UnlockedKey;
 import org.mailproxy.core.mime.PgpMimeDecryptor;
+import org.mailproxy.imap.append.DraftEncryptor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,12 +44,14 @@ public final class AccountViews implements AutoCloseable {
     private final LiveKeyring keyring;
     private final ExecutorService workers;
     private final Map<String, DecryptedMessages> open = new HashMap<>();
+    private final DraftEncryptor drafts;
 
     /**
      * @param threads       how many messages are decrypted at once, over all sessions
      * @param maxCacheBytes bound on each account's cache
      */
-    public AccountViews(Path dataDir, AccountKeys keys, int threads, long maxCacheBytes) {
+    public AccountViews(Path dataDir, AccountKeys keys, int threads, long maxCacheBytes, ImapSettings.Limits limits) {
+        this.drafts = DraftEncryptor.forDaemon(dataDir.resolve("keys"), limits);
         this.cacheRoot = dataDir.resolve("cache");
         this.keysDir = dataDir.resolve("keys");
         this.keys = keys;
@@ -62,6 +66,16 @@ public final class AccountViews implements AutoCloseable {
                 });
         pool.allowCoreThreadTimeOut(true);
         this.workers = pool;
+    }
+
+    /** Encrypts what clients APPEND to Drafts and Sent. */
+    public DraftEncryptor drafts() {
+        return drafts;
+    }
+
+    /** The account's own key for its drafts, if it has one. */
+    public Optional<DraftEncryptor.OwnKey> ownKey(String email) {
+        return DraftEncryptor.ownKey(keys, email);
     }
 
     /** Where views are made (never an event loop). */
