@@ -158,6 +158,15 @@ class DecryptedViewMailStackTest {
             assertThat(text(c.literals.get(0))).isEqualTo(shown.substring(headerEnd));
             assertThat(text(c.literals.get(1))).isEqualTo("plain body\r\n");
             assertThat(text(c.literals.get(2))).isEqualTo(shown.substring(0, headerEnd));
+            // SEARCH finds encrypted mail by what it says, and the rest of the criteria still count
+            String plainUid = c.command("s0", "FETCH " + first + " (UID)").get(0).replaceAll(".*UID (\\d+).*", "$1");
+            assertThat(c.command("s1", "UID SEARCH BODY \"secret body\"").get(0)).isEqualTo("* SEARCH " + uid);
+            assertThat(c.command("s2", "UID SEARCH TEXT " + canary).get(0))
+                    .isEqualTo("* SEARCH " + plainUid + " " + uid);
+            assertThat(c.command("s3", "UID SEARCH NOT BODY \"secret body\" TEXT " + canary).get(0))
+                    .isEqualTo("* SEARCH " + plainUid);
+            assertThat(c.command("s4", "UID SEARCH UID " + plainUid + ":* OR SUBJECT forged (SEEN BODY \"secret\")").get(0))
+                    .isEqualTo("* SEARCH " + uidOf(c, first + 1) + " " + uid);
             assertThat(c.command("a9", "LOGOUT")).last().asString().startsWith("a9 OK");
         }
     }
@@ -202,6 +211,10 @@ class DecryptedViewMailStackTest {
             assertThat(text(c.literals.get(0))).contains("Subject: plans " + canary, "Bcc: carol@example.org",
                     "draft body " + canary, "X-Mailproxy-Status: decrypted; integrity=ok; signature=valid");
         }
+    }
+
+    private static String uidOf(ImapTestClient c, long seq) throws java.io.IOException {
+        return c.command("u" + seq, "FETCH " + seq + " (UID)").get(0).replaceAll(".*UID (\\d+).*", "$1");
     }
 
     private static String text(byte[] b) {

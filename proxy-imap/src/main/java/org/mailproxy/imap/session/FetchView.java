@@ -188,6 +188,10 @@ final class FetchView {
         ready.clear();
     }
 
+    boolean isSelected() {
+        return mailboxName != null && uidValidity > 0;
+    }
+
     /** Whether the client's FETCH must be prepared before it goes upstream. */
     boolean wants(FetchRequest request) {
         return mailboxName != null && uidValidity > 0 && request.needsContent();
@@ -254,6 +258,61 @@ final class FetchView {
     void prepare(FetchRequest request, Runnable ready) {
         prep = new Preparation(request, ready);
         prep.start();
+    }
+
+    /**
+     * Makes sure every message of the mailbox is classified and every view is cached, then evaluates {@code keys}
+     * against each view message on a worker; {@code done} gets the view messages' UIDs and, per key, those that
+     * match, on the event loop (nothing when the session went away).
+     */
+    void search(List<org.mailproxy.imap.view.SearchCriteria.Key> keys,
+                java.util.function.BiConsumer<java.util.Set<Long>, List<java.util.Set<Long>>> done) {
+        FetchRequest all;
+        try {
+            all = FetchRequest.parse("1:* (RFC822.SIZE)", false);
+        } catch (FetchRequest.Unparsed e) {
+            throw new IllegalStateException(e);
+        }
+        Runnable evaluate = () -> {
+            MailboxState box = link.mailbox();
+            java.util.Set<Long> viewUids = new java.util.TreeSet<>();
+            for (int seq = 1; seq <= box.size(); seq++) {
+                long uid = box.uid(seq);
+                if (uid > 0 && Boolean.TRUE.equals(viewed.get(uid))) {
+                    viewUids.add(uid);
+                }
+            }
+            String mailbox = mailboxName;
+            long validity = uidValidity;
+            workers.execute(() -> {
+                List<java.util.Set<Long>> matches = new ArrayList<>();
+                keys.forEach(k -> matches.add(new java.util.TreeSet<>()));
+                for (long uid : viewUids) {
+                    try {
+                        Optional<DecryptedMessages.Result> r = views.lookup(mailbox, validity, uid);
+                        if (r.isEmpty()) {
+                            continue;
+                        }
+                        try (DecryptedMessages.Result view = r.get()) {
+                            boolean[] m = org.mailproxy.imap.view.ViewSearch.matches(keys, view.structure(), view.entry());
+                            for (int k = 0; k < m.length; k++) {
+                                if (m[k]) {
+                                    matches.get(k).add(uid);
+                                }
+                            }
+                        }
+                    } catch (IOException | RuntimeException e) {
+                        log.warn("imap session {} could not search the view of a message: {}", sessionId, e.toString());
+                    }
+                }
+                link.loop().execute(() -> done.accept(viewUids, matches));
+            });
+        };
+        if (link.mailbox().size() == 0) {
+            evaluate.run();
+            return;
+        }
+        prepare(all, evaluate);
     }
 
     /** Whether a tagged response is for one of the view's own commands. */

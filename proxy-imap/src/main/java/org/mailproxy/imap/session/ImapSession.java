@@ -40,6 +40,7 @@ import org.mailproxy.imap.view.AccountViews;
 import org.mailproxy.imap.view.EntryLiteral;
 import org.mailproxy.imap.view.DecryptedMessages;
 import org.mailproxy.imap.view.FetchRequest;
+import org.mailproxy.imap.view.SearchCriteria;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -822,6 +823,31 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
             line.release();
             return;
         }
+        SearchCriteria search = fetchView != null && line.isLast() ? viewedSearch(line) : null;
+        if (search != null) {
+            if (!inFlight.isEmpty()) {
+                viewHold = true;
+                queued.addFirst(line);
+                return;
+            }
+            viewHold = true;
+            boolean uid = verb.equals(ImapVerb.UID);
+            fetchView.search(search.contentKeys(), (viewUids, matches) -> {
+                viewHold = false;
+                if (closing) {
+                    line.release();
+                    return;
+                }
+                String proxyTag = tags.next();
+                inFlight.put(proxyTag, new InFlight(line.tag(), proxyTag, verb));
+                upstreamQuietSince = System.nanoTime();
+                String text = proxyTag + (uid ? " UID SEARCH " : " SEARCH ") + search.rewrite(viewUids, matches);
+                line.release();
+                writeUpstream(UpstreamLogin.line(proxyTag, verb, text));
+                drainQueued();
+            });
+            return;
+        }
         FetchRequest fetch = null;
         if (fetchView != null && line.isLast() && (verb.equals(ImapVerb.FETCH) || verb.equals(ImapVerb.UID))) {
             fetch = viewedFetch(line);
@@ -865,6 +891,33 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
             name = (sp < 0 ? args : args.substring(0, sp)).toUpperCase(Locale.ROOT);
         }
         return name.equals("SORT") || name.equals("THREAD") ? name : null;
+    }
+
+    /**
+     * The criteria of a SEARCH that names content keys while a mailbox is selected: the view answers those keys for
+     * encrypted messages. Null for any other command, and for criteria the view cannot read (the provider judges
+     * them as sent).
+     */
+    private SearchCriteria viewedSearch(CommandLine line) {
+        if (state != State.SELECTED || !fetchView.isSelected()) {
+            return null;
+        }
+        String args = line.arguments();
+        if (line.verb().equals(ImapVerb.UID)) {
+            if (!args.regionMatches(true, 0, "SEARCH ", 0, 7)) {
+                return null;
+            }
+            args = args.substring(7);
+        } else if (!line.verb().name().equals("SEARCH")) {
+            return null;
+        }
+        try {
+            SearchCriteria c = SearchCriteria.parse(args);
+            return c.contentKeys().isEmpty() ? null : c;
+        } catch (SearchCriteria.Unparsed e) {
+            log.debug("imap session {} search criteria relayed as sent: {}", id, e.getMessage());
+            return null;
+        }
     }
 
     /** The client's FETCH as the view reads it, or null when it is not one the view needs to prepare. */
