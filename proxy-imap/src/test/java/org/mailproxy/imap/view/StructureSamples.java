@@ -1,0 +1,410 @@
+package org.mailproxy.imap.view;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+
+/** Messages of varied MIME shapes (CRLF), shared by the unit tests and the comparison with Dovecot. */
+final class StructureSamples {
+
+    private StructureSamples() {
+    }
+
+    static byte[] crlf(String text) {
+        return text.replace("\r\n", "\n").replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8);
+    }
+
+    static final String SINGLE = """
+            From: Alice <alice@example.test>
+            To: bob@example.test
+            Subject: single
+            MIME-Version: 1.0
+            Content-Type: text/plain; charset=utf-8; format=flowed
+            Content-Transfer-Encoding: quoted-printable
+
+            Hello Bob,
+            two lines=20
+            and a third.
+            """;
+
+    static final String MIXED = """
+            From: alice@example.test
+            Subject: mixed
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="b1"
+
+            --b1
+            Content-Type: text/plain; charset=us-ascii
+
+            See attached.
+            --b1
+            Content-Type: application/pdf; name="report.pdf"
+            Content-Transfer-Encoding: base64
+            Content-Disposition: attachment; filename="report.pdf"; size=12
+            Content-ID: <pdf1@example.test>
+            Content-Description: the report
+
+            SGVsbG8gd29ybGQh
+            --b1
+            Content-Type: image/png
+            Content-Transfer-Encoding: base64
+            Content-Disposition: inline
+
+            iVBORw0KGgo=
+            --b1--
+            """;
+
+    static final String NESTED = """
+            From: alice@example.test
+            Subject: nested
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary=outer
+
+            --outer
+            Content-Type: multipart/alternative; boundary="inner"
+
+            --inner
+            Content-Type: text/plain; charset=utf-8
+
+            plain text
+            --inner
+            Content-Type: text/html; charset=utf-8
+
+            <p>html</p>
+            --inner--
+            --outer
+            Content-Type: text/csv; name=data.csv
+            Content-Disposition: attachment; filename=data.csv
+
+            a,b
+            1,2
+            --outer--
+            """;
+
+    static final String RFC822 = """
+            From: alice@example.test
+            Subject: forward
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="fw"
+
+            --fw
+            Content-Type: text/plain
+
+            Forwarded below.
+            --fw
+            Content-Type: message/rfc822
+            Content-Disposition: attachment
+
+            Date: Sat, 28 Nov 2026 10:00:00 +0000
+            From: Carol <carol@example.test>
+            To: alice@example.test, "Dan D." <dan@example.test>
+            Subject: original
+            Message-ID: <orig@example.test>
+            MIME-Version: 1.0
+            Content-Type: multipart/alternative; boundary="alt"
+
+            --alt
+            Content-Type: text/plain
+
+            original text
+            --alt
+            Content-Type: text/html
+
+            <b>original</b>
+            --alt--
+
+            --fw
+            Content-Type: message/rfc822
+
+            From: eve@example.test
+            Subject: plain inner
+
+            just a body
+            of two lines
+            --fw--
+            """;
+
+    static final String SIGNED = """
+            From: alice@example.test
+            Subject: signed
+            MIME-Version: 1.0
+            Content-Type: multipart/signed; micalg=pgp-sha256;
+             protocol="application/pgp-signature"; boundary="sig"
+
+            This is an OpenPGP/MIME signed message (RFC 4880 and 3156)
+            --sig
+            Content-Type: text/plain; charset=utf-8
+            Content-Transfer-Encoding: 7bit
+
+            signed text
+            --sig
+            Content-Type: application/pgp-signature; name="signature.asc"
+            Content-Description: OpenPGP digital signature
+            Content-Disposition: attachment; filename="signature.asc"
+
+            -----BEGIN PGP SIGNATURE-----
+
+            iQEzBAEBCAAdFiEE
+            =abcd
+            -----END PGP SIGNATURE-----
+
+            --sig--
+            """;
+
+    static final String NO_CONTENT_TYPE = """
+            From: alice@example.test
+            Subject: no mime at all
+
+            Just text,
+            no MIME headers.
+            """;
+
+    static final String RFC2231 = """
+            From: alice@example.test
+            Subject: rfc2231
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="r"
+
+            --r
+            Content-Type: application/octet-stream;
+             name*0="long file ";
+             name*1="name.bin"
+            Content-Disposition: attachment;
+             filename*0*=utf-8''%E2%82%AC%20rates;
+             filename*1*=%20and%20more.txt
+            Content-Transfer-Encoding: base64
+
+            AAAA
+            --r
+            Content-Type: text/plain; charset*=utf-8''%E2%82%AC; title*=us-ascii'en'This%20is
+            Content-Disposition: inline; filename="=?utf-8?q?na=C3=AFve?=.txt"
+
+            x
+            --r--
+            """;
+
+    static final String PREAMBLE_EPILOGUE = """
+            From: alice@example.test
+            Subject: preamble
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="pe"
+
+            This is the preamble.
+            It has two lines.
+            --pe
+            Content-Type: text/plain
+
+            first
+            --pe
+            Content-Type: text/plain
+
+            second
+
+            --pe--
+            This is the epilogue.
+            It also has lines.
+            """;
+
+    static final String UNCLOSED = """
+            From: alice@example.test
+            Subject: unclosed
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="u"
+
+            --u
+            Content-Type: text/plain
+
+            one
+            --u
+            Content-Type: text/plain
+
+            two never closed
+            still two
+            """;
+
+    static final String ODD_FIELDS = """
+            From: alice@example.test
+            Subject: odd
+            MIME-Version: 1.0
+            Content-Type: Multipart/Mixed; Boundary="odd" (a comment)
+
+            --odd
+            Content-Type: TEXT/HTML; CHARSET="UTF-8"
+            Content-Transfer-Encoding: QUOTED-PRINTABLE
+            Content-Language: en-GB, de
+            Content-Location: http://example.test/a
+            Content-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==
+            Content-Description: a folded
+             description
+
+            <p>x</p>
+            --odd
+            Content-Type: text/plain; charset="us-ascii"; name="quote\\"d \\\\ name"
+            Content-ID: <id-2@example.test>
+
+            --odd
+            Content-Type: application/x-empty
+            Content-Disposition: ATTACHMENT
+
+            --odd
+            content-type: text/plain
+            Content-Type: application/octet-stream
+
+            the first Content-Type counts
+            --odd--
+            """;
+
+    static final String NO_BOUNDARY = """
+            From: alice@example.test
+            Subject: no boundary
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed
+
+            --x
+            Content-Type: text/plain
+
+            lost
+            --x--
+            """;
+
+    static final String DIGEST = """
+            From: alice@example.test
+            Subject: digest
+            MIME-Version: 1.0
+            Content-Type: multipart/digest; boundary="d"
+
+            --d
+
+            From: one@example.test
+            Subject: first
+
+            first digest message
+            --d
+            Content-Type: text/plain
+
+            not a message
+            --d--
+            """;
+
+    static final String EMPTY_BODIES = """
+            From: alice@example.test
+            Subject: empty bodies
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="e"
+
+            --e
+            Content-Type: text/plain
+
+            --e
+
+            --e
+            Content-Type: multipart/alternative; boundary="e2"
+
+            --e2--
+            --e--""";
+
+    static final String TOP_RFC822 = """
+            From: alice@example.test
+            Subject: top-level message/rfc822
+            MIME-Version: 1.0
+            Content-Type: message/rfc822
+
+            From: inner@example.test
+            Subject: inner
+            Content-Type: multipart/mixed; boundary="t"
+
+            --t
+            Content-Type: text/plain
+
+            inner one
+            --t
+            Content-Type: text/plain
+
+            inner two
+            --t--
+            """;
+
+    static final String NESTED_EPILOGUE = """
+            From: alice@example.test
+            Subject: nested epilogue
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary=o
+
+            --o
+            Content-Type: multipart/alternative; boundary=i
+
+            --i
+            Content-Type: text/plain
+
+            a
+            --i--
+            inner epilogue
+            --o
+            Content-Type: multipart/alternative; boundary=j
+
+            --j
+            Content-Type: text/plain
+
+            b
+            --j--  trailing text on the close line
+
+            --o
+            Content-Type: text/plain
+
+            c
+            --o--
+            """;
+
+    static final String PLAIN_NO_NEWLINE_HEADER = "From: alice@example.test\r\nSubject: header only";
+
+    /** Every small sample by name. */
+    static Map<String, byte[]> all() {
+        Map<String, byte[]> m = new LinkedHashMap<>();
+        m.put("single", crlf(SINGLE));
+        m.put("mixed", crlf(MIXED));
+        m.put("nested", crlf(NESTED));
+        m.put("rfc822", crlf(RFC822));
+        m.put("signed", crlf(SIGNED));
+        m.put("noContentType", crlf(NO_CONTENT_TYPE));
+        m.put("rfc2231", crlf(RFC2231));
+        m.put("preambleEpilogue", crlf(PREAMBLE_EPILOGUE));
+        m.put("unclosed", crlf(UNCLOSED));
+        m.put("oddFields", crlf(ODD_FIELDS));
+        m.put("noBoundary", crlf(NO_BOUNDARY));
+        m.put("digest", crlf(DIGEST));
+        m.put("emptyBodies", crlf(EMPTY_BODIES));
+        m.put("topRfc822", crlf(TOP_RFC822));
+        m.put("nestedEpilogue", crlf(NESTED_EPILOGUE));
+        m.put("headerOnly", crlf(PLAIN_NO_NEWLINE_HEADER));
+        return m;
+    }
+
+    /** A multipart/mixed with a text part and a base64 attachment of about {@code attachmentBytes} octets. */
+    static byte[] large(int attachmentBytes) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(attachmentBytes * 4 / 3 + 4096);
+        out.writeBytes(crlf("""
+                From: alice@example.test
+                Subject: large
+                MIME-Version: 1.0
+                Content-Type: multipart/mixed; boundary="big"
+
+                --big
+                Content-Type: text/plain
+
+                A large attachment follows.
+                --big
+                Content-Type: application/octet-stream; name="big.bin"
+                Content-Transfer-Encoding: base64
+                Content-Disposition: attachment; filename="big.bin"
+
+                """));
+        byte[] data = new byte[attachmentBytes];
+        new Random(7).nextBytes(data);
+        out.writeBytes(Base64.getMimeEncoder().encode(data));
+        out.writeBytes(crlf("\n--big--\n"));
+        return out.toByteArray();
+    }
+}
