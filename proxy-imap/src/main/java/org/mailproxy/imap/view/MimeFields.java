@@ -122,8 +122,8 @@ final class MimeFields {
                     m.language(v);
                 }
             } else if (rest.equalsIgnoreCase("Disposition")) {
-                if (m.disposition == null) {
-                    m.disposition(v);
+                if (m.dispositionParams == null || m.dispositionParams.isEmpty()) {
+                    m.disposition(v); // Dovecot: a later field replaces one without parameters
                 }
             }
         }
@@ -143,12 +143,15 @@ final class MimeFields {
         return type != null && type.equalsIgnoreCase("message") && "rfc822".equalsIgnoreCase(subtype) && !broken;
     }
 
-    /** The boundary parameter (first one, any case), cut to 70 octets as RFC 2046 §5.1.1 allows at most. */
-    String boundary() {
+    /**
+     * The boundary parameter (first one, any case). RFC 2046 §5.1.1 allows 70 octets, but servers compare longer
+     * ones whole; beyond {@code max} octets only that prefix is compared.
+     */
+    String boundary(int max) {
         for (int k = 0; k < params.size(); k += 2) {
             if (params.get(k).equalsIgnoreCase("boundary")) {
                 String b = params.get(k + 1);
-                return b.length() > 70 ? b.substring(0, 70) : b;
+                return b.length() > max ? b.substring(0, max) : b;
             }
         }
         return null;
@@ -287,7 +290,7 @@ final class MimeFields {
                         sb.append(c.value);
                     }
                 }
-                result.add(continued.get(i).extended ? continued.get(i).key + "*" : continued.get(i).key);
+                result.add(haveExtended ? continued.get(i).key + "*" : continued.get(i).key);
                 result.add(sb.toString());
             }
             i = j;

@@ -28,8 +28,10 @@ import java.util.Set;
  * enclosing part. A multipart without a boundary parameter has no children.
  */
 final class StructureParser {
-    /** Octets of a line inspected for a delimiter: "--", a boundary of at most 70 octets, "--". */
-    private static final int PREFIX = 74;
+    /** Longest boundary compared whole (RFC 5322 §2.1.1 line limit); a longer one is compared by this prefix. */
+    private static final int MAX_BOUNDARY = 998;
+    /** Octets of a line inspected for a delimiter: "--", a boundary, "--". */
+    private static final int PREFIX = MAX_BOUNDARY + 4;
     private static final Set<String> ENVELOPE_FIELDS = Set.of("date", "subject", "from", "sender", "reply-to", "to",
             "cc", "bcc", "in-reply-to", "message-id");
 
@@ -86,6 +88,18 @@ final class StructureParser {
                 // itself (a close delimiter right before the enclosing boundary: no epilogue to take it from).
                 long end = lineStart == 0 || previousDelimiter ? lineStart : lineStart - (previousCrLf ? 2 : 1);
                 long lfAtEnd = lineStart == 0 || previousDelimiter ? lfCount : lfCount - 1;
+                Open top = open.peek();
+                boolean headerCut = top != boundaryOwner && end != lineStart
+                        && (top.inHeader || end < top.part.bodyOffset);
+                if (headerCut) {
+                    // The line break taken by the delimiter lies in a header (cut short by the delimiter, or
+                    // followed by an empty body): that header loses it, but the part around it (the
+                    // message/rfc822 holding it) keeps it in its body, as Dovecot counts it.
+                    close(open.pop(), end, lfAtEnd);
+                    if (open.peek() != boundaryOwner) {
+                        close(open.pop(), lineStart, lfCount);
+                    }
+                }
                 while (open.peek() != boundaryOwner) {
                     close(open.pop(), end, lfAtEnd);
                 }
@@ -180,7 +194,7 @@ final class StructureParser {
         }
         o.header = null;
         if (p.is(MimePart.MULTIPART)) {
-            String b = p.fields.boundary();
+            String b = p.fields.boundary(MAX_BOUNDARY);
             o.boundary = b == null ? null : b.getBytes(StandardCharsets.ISO_8859_1);
         } else if (p.is(MimePart.RFC822)) {
             MimePart message = newPart(bodyStart, false, true, open.size());

@@ -360,6 +360,89 @@ final class StructureSamples {
 
     static final String PLAIN_NO_NEWLINE_HEADER = "From: alice@example.test\r\nSubject: header only";
 
+    /** Awkward field values, one part each, so one difference does not hide another. */
+    static final String[] EDGE_PARTS = {
+        "Content-Type: text/plain; name=\"caf\u00e9 \u20ac.txt\"\nContent-Description: 8-bit d\u00e9scription\n\nx",
+        "Content-Type: text/plain; name=\"a\\\\b\\\"c\\\"d\\\"e\\\"f\"\n\nfive escapes",
+        "Content-Type: text\n\nno subtype",
+        "Content-Type: ;charset=utf-8\n\nno type",
+        "Content-Type: application/x-y; name*0=\"one\"; name*2=\"three\"\n\nmissing index",
+        "Content-Type: application/x-y; title*0=\"plain %part\"; title*1*=%41%42; title*2=\"end\"\n\nmixed sections",
+        "Content-Type: Application/X-Y; NAME=Foo; Charset=UTF-8\n\nparameter case",
+        "Content-Disposition: attachment\nContent-Disposition: inline; filename=second\n\ntwo dispositions",
+        "Content-Disposition: ; filename=x\n\nno disposition type",
+        "Content-ID:   <spaced@example.test>   \nContent-Location: \n\ntrailing spaces, empty location",
+        "Content-Language: en, , de\n\nodd languages",
+        "Content-Transfer-Encoding: base64 (a comment)\n\nencoding with a comment",
+        "Content-Transfer-Encoding: x y\n\nbroken encoding",
+        "Content-Type: text/plain (comment); charset=utf-8 (another)\n\ncomments",
+        "Content-Type: text/plain; name=\"unterminated\n\nunterminated quote",
+        "Content-Type: text/plain; foo; bar=; baz=1\n\nparameters without values",
+        "Content-Type: text/plain; name==?utf-8?b?w6k=?=; x=1\n\nunquoted encoded word",
+        "Content-Description: =?utf-8?q?caf=C3=A9?= and \"quotes\" and \\\n\nencoded description",
+        "Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nRnJvbTogYUBiLmMNCg0KYm9keQ0K",
+        "Content-Type: text/plain\nno colon on this line\nContent-ID: <after@example.test>\n\nline without colon",
+        "Content-MD5:\n Q2hlY2s=\nContent-Description: a\n\tfolded with a tab\n\nfolded values",
+        "Content-Type: multipart/mixed; boundary=\"\"\n\n--\n\nempty boundary",
+        "Content-Type: message/rfc822\n\nFrom: x@example.test\n",
+        "Content-Type: message/rfc822\n\nFrom: y@example.test\nSubject: cut",
+        "Content-Type: multipart/mixed; boundary=\"in\"\n\n--in\nContent-Type: message/rfc822\n\nSubject: cut\n--in--\n",
+    };
+
+    static String edgeMessage() {
+        StringBuilder b = new StringBuilder("From: alice@example.test\nSubject: edges\nMIME-Version: 1.0\n"
+                + "Content-Type: multipart/mixed; boundary=edge\n\n");
+        for (String part : EDGE_PARTS) {
+            b.append("--edge\n").append(part).append('\n');
+        }
+        return b.append("--edge--\n").toString();
+    }
+
+    static final String BOUNDARY_TRICKS = """
+            From: alice@example.test
+            Subject: boundary tricks
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="same"
+
+            --same   	
+            Content-Type: multipart/alternative; boundary="same"
+
+            --same
+            Content-Type: text/plain
+
+            inner uses the outer boundary
+            --same--
+            --same
+            Content-Type: multipart/mixed; boundary="0123456789012345678901234567890123456789012345678901234567890123456789-tail"
+
+            --0123456789012345678901234567890123456789012345678901234567890123456789-other
+            Content-Type: text/plain
+
+            long boundary: the first 70 octets decide
+            --0123456789012345678901234567890123456789012345678901234567890123456789--
+            --same
+            Content-Type: text/plain
+            --same
+            Content-Type: text/plain
+
+            a header cut by a delimiter above
+            --samex
+            still in the part above: the boundary matches as a prefix
+            --same--
+            """;
+
+    static String deep(int depth) {
+        StringBuilder b = new StringBuilder("From: alice@example.test\nSubject: deep\nMIME-Version: 1.0\n");
+        for (int k = 0; k < depth; k++) {
+            b.append("Content-Type: multipart/mixed; boundary=\"d").append(k).append("\"\n\n--d").append(k).append('\n');
+        }
+        b.append("Content-Type: text/plain\n\ndeepest\n");
+        for (int k = depth - 1; k >= 0; k--) {
+            b.append("--d").append(k).append("--\n");
+        }
+        return b.toString();
+    }
+
     /** Every small sample by name. */
     static Map<String, byte[]> all() {
         Map<String, byte[]> m = new LinkedHashMap<>();
@@ -378,6 +461,9 @@ final class StructureSamples {
         m.put("emptyBodies", crlf(EMPTY_BODIES));
         m.put("topRfc822", crlf(TOP_RFC822));
         m.put("nestedEpilogue", crlf(NESTED_EPILOGUE));
+        m.put("edges", crlf(edgeMessage()));
+        m.put("boundaryTricks", crlf(BOUNDARY_TRICKS));
+        m.put("deep", crlf(deep(20)));
         m.put("headerOnly", crlf(PLAIN_NO_NEWLINE_HEADER));
         return m;
     }
