@@ -132,6 +132,7 @@ public final class MessageStructure {
         int i = 0;
         boolean numbered = false;
         boolean stepped = false;
+        boolean body = false;
         while (i < s.length() && Character.isDigit(s.charAt(i))) {
             int dot = s.indexOf('.', i);
             int end = dot < 0 ? s.length() : dot;
@@ -145,8 +146,11 @@ public final class MessageStructure {
                     return Optional.empty();
                 }
                 part = part.children.get(n - 1);
-            } else if (n != 1) {
-                return Optional.empty();
+                body = false;
+            } else if (n != 1 || body) {
+                return Optional.empty(); // a single part has one part, its body, which has none
+            } else {
+                body = true;
             }
             numbered = true;
             i = dot < 0 ? s.length() : dot + 1;
@@ -159,6 +163,7 @@ public final class MessageStructure {
                     || next.startsWith("HEADER") || next.startsWith("TEXT"))) {
                 part = part.children.get(0); // deeper numbers, HEADER and TEXT address the encapsulated message
                 stepped = true;
+                body = false;
             }
         }
         String rest = s.substring(i);

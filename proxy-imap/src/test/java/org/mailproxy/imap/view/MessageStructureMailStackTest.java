@@ -140,6 +140,11 @@ class MessageStructureMailStackTest {
                 specs(p.children.get(0), path + ".", out);
             } else if (p.is(MimePart.MULTIPART) && p != message) {
                 specs(p, path + ".", out);
+            } else {
+                out.add(path + ".1"); // a leaf's only part is itself
+                out.add(path + ".1.MIME");
+                out.add(path + ".1.1");
+                out.add(path + ".2");
             }
         }
         out.add(prefix + (parts.size() + 1));
