@@ -36,8 +36,10 @@ import java.util.Optional;
  *   <li>Sizes and line counts are octets and LFs of the bytes as given. The view's bytes are CRLF throughout; a
  *       message with bare LFs is measured as it is (a server that stores LF would count each as two octets), so
  *       callers must hand CRLF text, which the decrypted view does.</li>
- *   <li>A section that does not exist is {@link Optional#empty()}; Dovecot then sends an empty string, and so should
- *       the caller.</li>
+ *   <li>Sections: see {@link #section}; one that does not exist is {@link Optional#empty()}, which Dovecot
+ *       answers with an empty string.</li>
+ *   <li>A header cut short by a delimiter, or followed by an empty body, gives the line break before the
+ *       delimiter to the delimiter; a message/rfc822 part holding such a message keeps it in its own size.</li>
  * </ul>
  *
  * <p>Limits ({@link Limits}): parts, nesting depth and octets of one part's header; beyond them parsing fails with
@@ -122,9 +124,17 @@ public final class MessageStructure {
      * {@link HeaderSections#fields}); {@code TEXT} its body; {@code 1.2} a part's body; {@code 1.2.MIME} its MIME
      * header; {@code 3.HEADER}/{@code 3.TEXT} (and {@code 3.HEADER.FIELDS ...}) the header and body of the message
      * in message/rfc822 part 3. Numbering as RFC 9051 §6.4.5: the parts of a multipart count from 1; a message that
-     * is not multipart has one part, its body; the parts of a message/rfc822 part are those of the message it holds.
-     * As Dovecot does, {@code n.HEADER}/{@code n.TEXT} of a part that is not message/rfc822 are that part's own
-     * header and body. Empty when the section does not exist (or the spec is not a section).
+     * is not multipart has one part, its body; the parts of a message/rfc822 part are those of the message it holds
+     * ({@code 3.1} is its first part, or its body when it is not multipart).
+     *
+     * <p>Where the RFC leaves room, Dovecot's answers (all checked against it): {@code n.HEADER}/{@code n.TEXT} of a
+     * part that is not message/rfc822 do not exist; {@code n.1} of a leaf inside a multipart is the leaf's body, but
+     * a message's body has no part 1 ({@code BODY[1.1]} of a single-part message is empty); {@code 1.MIME} of a
+     * single-part message is the message header; {@code 1} of a message that is itself message/rfc822 is the whole
+     * encapsulated message.
+     *
+     * @return the range, or empty when the section does not exist (or the spec is not a section); Dovecot then
+     *         answers with an empty string, and so should the caller
      */
     public Optional<Range> section(String spec) {
         String s = spec.strip().toUpperCase(Locale.ROOT);

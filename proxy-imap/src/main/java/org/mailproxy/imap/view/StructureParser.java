@@ -24,8 +24,14 @@ import java.util.Set;
  * is ignored) ends every part nested in that multipart; the line break before the delimiter belongs to the
  * delimiter, so it is neither in the ended part's size nor in its line count. {@code --boundary--} ends the
  * multipart's parts; what follows until the enclosing boundary (or the end) is the epilogue, part of the
- * multipart's body but of no child. A boundary that never closes leaves its last part running to the end of its
- * enclosing part. A multipart without a boundary parameter has no children.
+ * multipart's body but of no child (a later {@code --boundary} line is epilogue too). A boundary that never closes
+ * leaves its last part running to the end of its enclosing part. A multipart without a boundary parameter has no
+ * children.
+ *
+ * <p>Two details follow Dovecot, whose answers the view must repeat: when the delimiter directly follows a close
+ * delimiter line (no epilogue), the line break stays in the part before it; when it lies in a header (a header cut
+ * short by the delimiter, or a blank line followed by an empty body), that header loses it while the
+ * message/rfc822 part around that header keeps it.
  */
 final class StructureParser {
     /** Longest boundary compared whole (RFC 5322 §2.1.1 line limit); a longer one is compared by this prefix. */

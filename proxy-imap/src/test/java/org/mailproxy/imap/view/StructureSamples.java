@@ -358,6 +358,37 @@ final class StructureSamples {
             --o--
             """;
 
+    static final String REOPENED = """
+            From: alice@example.test
+            Subject: reopened
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="r"
+
+            --r
+            Content-Type: text/plain
+
+            one
+            --r--
+            --r
+            Content-Type: text/plain
+
+            after the close delimiter
+            --r--
+            """;
+
+    static final String CLOSED_AT_ONCE = """
+            From: alice@example.test
+            Subject: closed at once
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="c"
+
+            --c--
+            --c
+            Content-Type: text/plain
+
+            text
+            """;
+
     static final String PLAIN_NO_NEWLINE_HEADER = "From: alice@example.test\r\nSubject: header only";
 
     /** Awkward field values, one part each, so one difference does not hide another. */
@@ -464,6 +495,8 @@ final class StructureSamples {
         m.put("edges", crlf(edgeMessage()));
         m.put("boundaryTricks", crlf(BOUNDARY_TRICKS));
         m.put("deep", crlf(deep(20)));
+        m.put("reopened", crlf(REOPENED));
+        m.put("closedAtOnce", crlf(CLOSED_AT_ONCE));
         m.put("headerOnly", crlf(PLAIN_NO_NEWLINE_HEADER));
         return m;
     }
