@@ -36,7 +36,10 @@ final class MimeFields {
     boolean seenContentType;
     boolean broken;
 
-    /** One field: its name and its value unfolded as lines joined by LF, leading white space after the colon dropped. */
+    /**
+     * One field: its name and its value as lines joined by LF (continuation lines keep their leading white space),
+     * white space after the colon dropped.
+     */
     record Field(String name, String value) {
     }
 
@@ -76,6 +79,9 @@ final class MimeFields {
             int v = colon + 1;
             while (v < line.length() && (line.charAt(v) == ' ' || line.charAt(v) == '\t')) {
                 v++;
+            }
+            if (v == line.length() && v > colon + 1) {
+                v = colon + 2; // a value of white space only loses just the first character (as Dovecot reads it)
             }
             name = n;
             value = new StringBuilder(line.substring(v));

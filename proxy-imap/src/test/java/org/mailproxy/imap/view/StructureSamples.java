@@ -420,10 +420,34 @@ final class StructureSamples {
         "Content-Type: multipart/mixed; boundary=\"in\"\n\n--in\nContent-Type: message/rfc822\n\nSubject: cut\n--in--\n",
     };
 
+    /** More awkward fields: empty and blank values, name case and spacing, 8-bit in quoted values, many sections. */
+    static final String[] EDGE_PARTS_2 = {
+        "Content-ID:\nContent-Description:    \nContent-Location:\t\n\nempty and blank values",
+        "CONTENT-TYPE : Text/HTML ; Charset = \"utf-8\"\nCONTENT-DISPOSITION:Inline\n\nname case and spacing",
+        "Content-Type: MESSAGE/RFC822\n\nSubject: upper case type\n\nbody",
+        "Content-Type: message/rfc822\n\n\nno header at all",
+        "Content-Type: multipart/MIXED; boundary=\"x\"; Boundary=\"y\"\n\n--x\n\nfirst boundary parameter wins\n--x--\n",
+        "Content-Type: text/plain; name=\"gr\u00fc\u00dfe.txt\"; charset=\"iso-8859-1\"\n\n8-bit quoted value",
+        "Content-Type: application/x-z; p*0=a; p*1=b; p*2=c; p*3=d; p*4=e; p*5=f; p*6=g; p*7=h; p*8=i; p*9=j;"
+                + " p*10=k; p*11=l\n\ntwelve sections",
+        "Content-Type: application/x-z; q*1=second; q*0=first; r*=us-ascii''single%20extended\n\nout of order",
+        "Content-Language: DE-at\nContent-Language: fr\n\ntwo language fields",
+        "Content-Language: ,en\n\nleading comma",
+        "Content-Location: http://example.test/a\n  /very/long/path\n\nfolded location",
+        "Content-Type: text/plain;\n\tcharset=utf-8;\n\tformat=flowed;\n\tdelsp=yes\n\ntab-folded parameters",
+        "Content-Type: text/plain; charset=\"a\nb\"\n\nline break in a quoted value (invalid)",
+        "Content-Type: image/jpeg; name=\"a (not a comment).jpg\"\nContent-Disposition: inline (comment);"
+                + " filename=x.jpg (comment)\n\ncomments and parentheses",
+    };
+
     static String edgeMessage() {
+        return edgeMessage(EDGE_PARTS);
+    }
+
+    static String edgeMessage(String[] parts) {
         StringBuilder b = new StringBuilder("From: alice@example.test\nSubject: edges\nMIME-Version: 1.0\n"
                 + "Content-Type: multipart/mixed; boundary=edge\n\n");
-        for (String part : EDGE_PARTS) {
+        for (String part : parts) {
             b.append("--edge\n").append(part).append('\n');
         }
         return b.append("--edge--\n").toString();
@@ -493,6 +517,7 @@ final class StructureSamples {
         m.put("topRfc822", crlf(TOP_RFC822));
         m.put("nestedEpilogue", crlf(NESTED_EPILOGUE));
         m.put("edges", crlf(edgeMessage()));
+        m.put("edges2", crlf(edgeMessage(EDGE_PARTS_2)));
         m.put("boundaryTricks", crlf(BOUNDARY_TRICKS));
         m.put("deep", crlf(deep(20)));
         m.put("reopened", crlf(REOPENED));
