@@ -389,6 +389,31 @@ final class StructureSamples {
             text
             """;
 
+    static final String ENVELOPES = """
+            From: alice@example.test
+            Subject: envelopes
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="env"
+
+            --env
+            Content-Type: message/rfc822
+
+            Date: Sun, 29 Nov 2026 08:00:00 +0100 (CET)
+            From: "Grüße, Anna" <anna@example.test>
+            Sender: list@example.test
+            Reply-To: <reply@example.test> (the list)
+            To: undisclosed-recipients:;
+            Cc: Team: b@example.test, C <c@example.test>;, d@example.test
+            Bcc: =?utf-8?q?Ren=C3=A9?= <rene@example.test>
+            Subject: =?utf-8?q?caf=C3=A9?= and a
+             folded subject é
+            In-Reply-To: <prev@example.test>
+            Message-ID: <env@example.test>
+
+            body
+            --env--
+            """;
+
     static final String PLAIN_NO_NEWLINE_HEADER = "From: alice@example.test\r\nSubject: header only";
 
     /** Awkward field values, one part each, so one difference does not hide another. */
@@ -522,6 +547,7 @@ final class StructureSamples {
         m.put("deep", crlf(deep(20)));
         m.put("reopened", crlf(REOPENED));
         m.put("closedAtOnce", crlf(CLOSED_AT_ONCE));
+        m.put("envelopes", crlf(ENVELOPES));
         m.put("headerOnly", crlf(PLAIN_NO_NEWLINE_HEADER));
         return m;
     }
