@@ -136,6 +136,22 @@ final class MimeFields {
         return m;
     }
 
+    /** An upper bound of the octets these fields take in the serialized structure ({@link StructureCodec}). */
+    long serializedSize() {
+        long n = 0;
+        for (String s : new String[] {type, subtype, id, description, encoding, md5, disposition, location}) {
+            n += 4 + (s == null ? 0 : s.length());
+        }
+        for (List<String> l : List.of(params, dispositionParams == null ? List.<String>of() : dispositionParams,
+                language == null ? List.<String>of() : language)) {
+            n += 4;
+            for (String s : l) {
+                n += 4 + s.length();
+            }
+        }
+        return n;
+    }
+
     /** Whether this part is {@code text/*} as a server decides it: the main type alone, without case. */
     boolean isText() {
         return type == null || type.equalsIgnoreCase("text");

@@ -21,8 +21,9 @@ import java.util.List;
 final class StructureCodec {
     private static final int MAGIC = 0x4d505331; // "MPS1"
     private static final int VERSION = 1;
-    private static final int MAX_STRING = 64 * 1024;
-    private static final int MAX_LIST = 10_000;
+    /** Any string or list the parser keeps fits, since the parser bounds the whole form (never more than left). */
+    private static final int MAX_STRING = MessageStructure.MAX_SERIALIZED;
+    private static final int MAX_LIST = MessageStructure.MAX_SERIALIZED / 4;
 
     private StructureCodec() {
     }
@@ -38,6 +39,7 @@ final class StructureCodec {
             throw new UncheckedIOException(e);
         }
         if (bytes.size() > MessageStructure.MAX_SERIALIZED) {
+            // The parser keeps at most that much (StructureParser counts it), so this is a bug, not input.
             throw new IllegalStateException("structure larger than " + MessageStructure.MAX_SERIALIZED + " octets");
         }
         return bytes.toByteArray();

@@ -38,6 +38,8 @@ final class StructureParser {
     private static final int MAX_BOUNDARY = 998;
     /** Octets of a line inspected for a delimiter: "--", a boundary, "--". */
     private static final int PREFIX = MAX_BOUNDARY + 4;
+    /** Serialized octets of a part besides its strings: offsets, counts, flags, list and child counts. */
+    private static final int PART_OVERHEAD = 5 * 8 + 1 + 4 + 4;
     private static final Set<String> ENVELOPE_FIELDS = Set.of("date", "subject", "from", "sender", "reply-to", "to",
             "cc", "bcc", "in-reply-to", "message-id");
 
@@ -57,6 +59,8 @@ final class StructureParser {
     private long offset;
     private long lfCount;
     private int partCount;
+    /** Serialized octets of what has been kept so far (see {@link StructureCodec}). */
+    private long retained;
 
     private final Deque<Open> open = new ArrayDeque<>();
 
@@ -186,8 +190,16 @@ final class StructureParser {
         String header = new String(o.headerBytes, StandardCharsets.ISO_8859_1);
         List<MimeFields.Field> fields = MimeFields.split(header);
         p.fields = MimeFields.read(fields);
+        retained += PART_OVERHEAD + p.fields.serializedSize();
         if (o.encapsulated) {
             p.envelope = envelopeFields(o.headerBytes);
+            for (HeaderField h : p.envelope) {
+                retained += 8 + h.name().length() + 3L * h.value().length(); // UTF-8: at most 3 octets a char
+            }
+        }
+        if (retained > MessageStructure.MAX_SERIALIZED - 64) {
+            // What is kept must fit the cache entry's metadata; hostile headers could otherwise make it huge.
+            throw new IOException("MIME structure larger than " + MessageStructure.MAX_SERIALIZED + " octets");
         }
         if (!p.fields.seenContentType && o.parentIsDigest) {
             p.flags |= MimePart.RFC822; // RFC 2046 §5.1.5: a digest's parts default to message/rfc822

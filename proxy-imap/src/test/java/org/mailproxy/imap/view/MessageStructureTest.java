@@ -267,6 +267,53 @@ class MessageStructureTest {
     }
 
     @Test
+    void whatIsKeptFitsTheCacheMetadata() throws IOException {
+        String big = "d".repeat(200 * 1024);
+        byte[] one = crlf("Content-Type: text/plain\nContent-Description: " + big + "\n\nx\n");
+        MessageStructure s = parse(one);
+        assertThat(MessageStructure.fromBytes(s.toBytes()).bodyStructure()).isEqualTo(s.bodyStructure());
+        StringBuilder many = new StringBuilder("Content-Type: multipart/mixed; boundary=m\n\n");
+        for (int k = 0; k < 8; k++) {
+            many.append("--m\nContent-Description: ").append(big).append("\n\npart\n");
+        }
+        assertThatThrownBy(() -> parse(crlf(many.append("--m--\n").toString())))
+                .isInstanceOf(IOException.class).hasMessageContaining("structure larger");
+        StringBuilder params = new StringBuilder("Content-Type: text/plain");
+        for (int k = 0; k < 20_000; k++) {
+            params.append(";a=b");
+        }
+        MessageStructure p = parse(crlf(params + "\n\nx\n"));
+        assertThat(MessageStructure.fromBytes(p.toBytes()).toBytes()).isEqualTo(p.toBytes());
+    }
+
+    /** Damaged messages (mutations of every sample) parse or fail with an IOException; what parses is well-formed. */
+    @Test
+    void damagedMessagesNeverBreakTheParser() {
+        Random random = new Random(5);
+        List<byte[]> samples = List.copyOf(StructureSamples.all().values());
+        byte[] alphabet = "-\r\n:;=\"()<>@,\\ \tabm*0".getBytes(StandardCharsets.ISO_8859_1);
+        for (int round = 0; round < 2000; round++) {
+            byte[] m = samples.get(random.nextInt(samples.size())).clone();
+            for (int k = random.nextInt(8); k >= 0; k--) {
+                m[random.nextInt(m.length)] = random.nextInt(4) == 0 ? (byte) random.nextInt(256)
+                        : alphabet[random.nextInt(alphabet.length)];
+            }
+            byte[] message = m;
+            try {
+                MessageStructure s = parse(message);
+                WireText.value(s.bodyStructure());
+                WireText.value(s.body());
+                assertThat(MessageStructure.fromBytes(s.toBytes()).toBytes()).isEqualTo(s.toBytes());
+                for (String spec : List.of("", "HEADER", "TEXT", "1", "1.MIME", "2", "2.1", "2.HEADER", "2.TEXT", "3.1.1")) {
+                    s.section(spec).ifPresent(r -> assertThat(r.offset() + r.length()).isLessThanOrEqualTo(message.length));
+                }
+            } catch (IOException rejected) {
+                // over a limit
+            }
+        }
+    }
+
+    @Test
     void anyReadSplitGivesTheSameStructure() throws IOException {
         Random random = new Random(3);
         for (Map.Entry<String, byte[]> e : StructureSamples.all().entrySet()) {
