@@ -32,6 +32,12 @@ import java.util.Set;
  * delimiter line (no epilogue), the line break stays in the part before it; when it lies in a header (a header cut
  * short by the delimiter, or a blank line followed by an empty body), that header loses it while the
  * message/rfc822 part around that header keeps it.
+ *
+ * <p>Why not mime4j: its token stream gives no byte offsets of headers and bodies, decides boundaries by RFC 2046
+ * alone (Dovecot's prefix match, longest match and line-break quirks above decide what clients already see), and
+ * unfolds fields its own way. Limits (SECURITY.md 21) are the parts, depth and header size of
+ * {@link MessageStructure.Limits} plus the serialized size; line length and content size need none, as neither
+ * is kept.
  */
 final class StructureParser {
     /** Longest boundary compared whole (RFC 5322 §2.1.1 line limit); a longer one is compared by this prefix. */

@@ -101,18 +101,19 @@ class MessageStructureMailStackTest {
             long n = e.getValue();
             byte[] octets = SAMPLES.get(e.getKey());
             MessageStructure ours = MessageStructure.parse(new ByteArrayInputStream(octets));
-            List<String> specs = new ArrayList<>(List.of("HEADER", "TEXT"));
-            if (!e.getKey().equals("headerOnly")) {
-                // Dovecot ends a field subset of a header without a blank line with CRLF; HeaderSections does not.
-                specs.add("HEADER.FIELDS (Subject)");
-            }
+            List<String> specs = new ArrayList<>(List.of("HEADER", "TEXT", "HEADER.FIELDS (Subject)"));
             specs(ours.root(), "", specs);
             for (String spec : specs) {
                 byte[] theirs = imap.section(n, spec);
                 Optional<MessageStructure.Range> range = ours.section(spec);
                 byte[] mine = range.map(r -> Arrays.copyOfRange(octets, (int) r.offset(), (int) (r.offset() + r.length())))
                         .orElse(null);
-                if (mine != null && spec.startsWith("HEADER.FIELDS")) {
+                if (mine != null && spec.contains("HEADER.FIELDS")) {
+                    if (!new String(mine, StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+                        // A header without its blank line: Dovecot ends the field subset with a CRLF, HeaderSections
+                        // does not; that is HeaderSections' concern, the range itself is compared as HEADER.
+                        continue;
+                    }
                     mine = HeaderSections.fields(mine, java.util.Set.of("Subject"), false);
                 }
                 boolean same = mine == null ? theirs == null || theirs.length == 0 : Arrays.equals(mine, theirs);
@@ -137,6 +138,7 @@ class MessageStructureMailStackTest {
                 out.add(path + suffix);
             }
             if (p.is(MimePart.RFC822)) {
+                out.add(path + ".HEADER.FIELDS (Subject)");
                 specs(p.children.get(0), path + ".", out);
             } else if (p.is(MimePart.MULTIPART) && p != message) {
                 specs(p, path + ".", out);
