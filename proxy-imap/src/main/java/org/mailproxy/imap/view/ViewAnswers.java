@@ -23,7 +23,7 @@ public final class ViewAnswers {
 
     /** Header sections larger than this are refused rather than held in memory (a header, not a body). */
     static final int MAX_HEADER_BYTES = 1 << 20;
-    private static final ImapValue NIL = new ImapValue.Atom("NIL");
+    private static final ImapValue EMPTY = new ImapValue.Quoted("");
 
     private ViewAnswers() {
     }
@@ -69,7 +69,7 @@ public final class ViewAnswers {
         if (fields >= 0) {
             Optional<MessageStructure.Range> header = structure.section(spec.substring(0, fields) + "HEADER");
             if (header.isEmpty()) {
-                return new Value(NIL);
+                return new Value(EMPTY);
             }
             boolean not = spec.startsWith("HEADER.FIELDS.NOT", fields);
             byte[] cut = HeaderSections.fields(read(header.get(), entry), names(spec), not);
@@ -77,7 +77,7 @@ public final class ViewAnswers {
         }
         Optional<MessageStructure.Range> range = structure.section(spec);
         if (range.isEmpty()) {
-            return new Value(NIL);
+            return new Value(EMPTY); // as Dovecot answers a section that does not exist
         }
         long offset = range.get().offset();
         long length = range.get().length();
