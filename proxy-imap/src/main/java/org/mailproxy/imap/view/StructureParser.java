@@ -260,12 +260,13 @@ final class StructureParser {
         boolean lastCr = false;
         while (true) {
             if (position == limit) {
-                limit = in.read(buffer, 0, buffer.length);
+                int n = in.read(buffer, 0, buffer.length);
                 position = 0;
-                if (limit <= 0) {
-                    limit = 0;
+                limit = Math.max(n, 0);
+                if (n < 0) {
                     return lineLength > 0;
                 }
+                continue;
             }
             int start = position;
             int nl = -1;

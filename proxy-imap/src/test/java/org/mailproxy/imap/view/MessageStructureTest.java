@@ -64,6 +64,15 @@ class MessageStructureTest {
     }
 
     @Test
+    void anEmptyMessage() throws IOException {
+        MessageStructure s = parse(new byte[0]);
+        assertThat(WireText.value(s.bodyStructure()))
+                .isEqualTo("(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL)");
+        assertThat(s.section("")).contains(new MessageStructure.Range(0, 0));
+        assertThat(s.section("1")).contains(new MessageStructure.Range(0, 0));
+    }
+
+    @Test
     void multipartMixedWithAttachments() throws IOException {
         byte[] m = crlf(StructureSamples.MIXED);
         assertThat(bodyStructure(m)).isEqualTo("((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 13 0 NIL NIL NIL NIL)"
