@@ -186,6 +186,17 @@ public final class DecryptedMessages {
             MessageStructure structure;
             try (InputStream in = view.open()) {
                 structure = MessageStructure.parse(in);
+            } catch (IOException unsafe) {
+                if (outcome != Outcome.DECRYPTED) {
+                    throw unsafe;
+                }
+                // a decrypted structure beyond the parser's limits (parts, depth, header size) is an unsafe
+                // structure: shown as stored, with the notice
+                outcome = Outcome.UNDECRYPTABLE;
+                view = () -> withoutStatusField(raw.open(), NOTICE);
+                try (InputStream in = view.open()) {
+                    structure = MessageStructure.parse(in);
+                }
             }
             byte[] s = structure.toBytes();
             byte[] meta = new byte[s.length + 1];

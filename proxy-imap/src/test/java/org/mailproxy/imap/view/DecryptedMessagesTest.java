@@ -152,6 +152,29 @@ class DecryptedMessagesTest {
         }
     }
 
+    @Test
+    void aDecryptedMessageWithMorePartsThanTheLimitIsShownAsStoredWithTheNotice() throws Exception {
+        StringBuilder deep = new StringBuilder();
+        for (int i = 0; i < 1500; i++) {
+            deep.append("--top\r\nContent-Type: text/plain\r\n\r\npart ").append(i).append("\r\n");
+        }
+        deep.append("--top--\r\n");
+        ByteArrayOutputStream wire = new ByteArrayOutputStream();
+        List<HeaderField> headers = List.of(HeaderField.of("From", "bob@example.org"), HeaderField.of("Subject", "deep"),
+                HeaderField.of("Content-Type", "multipart/mixed; boundary=top"));
+        try (OutputStream b = new PgpMimeEncryptor(new Encryptor(ring)).open(wire, headers,
+                List.of(alice.fingerprint()), null, PgpMimeEncryptor.Options.DEFAULTS)) {
+            b.write(deep.toString()
+                    .getBytes(StandardCharsets.US_ASCII));
+        }
+        byte[] raw = wire.toByteArray();
+        try (DecryptedMessages.Result r = view.get("INBOX", 7, 80, () -> new ByteArrayInputStream(raw))) {
+            assertThat(r.outcome()).isEqualTo(DecryptedMessages.Outcome.UNDECRYPTABLE);
+            assertThat(r.entry().openStream(0).readAllBytes()).isEqualTo(
+                    concat(DecryptedMessages.NOTICE.getBytes(StandardCharsets.US_ASCII), raw));
+        }
+    }
+
     private static byte[] concat(byte[] a, byte[] b) {
         byte[] r = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, r, a.length, b.length);
