@@ -213,6 +213,48 @@ class DecryptedViewMailStackTest {
         }
     }
 
+    @Test
+    void theCacheFollowsCopyAndExpunge(MailStack stack) throws Exception {
+        MailUser user = stack.alice();
+        byte[] secret = encrypted("moved around", "copy me\r\n", alice.fingerprint());
+        stack.deliver(user, secret);
+        Path cacheDir = dir.resolve("data").resolve("cache");
+        try (ImapProxyFixture p = new ImapProxyFixture(dir, Map.of("alice", "imaps://" + stack.host() + ":"
+                + stack.imapsPort()), "", stack.caCertFile(), keys);
+             ImapTestClient c = new ImapTestClient(p.port())) {
+            c.readResponse();
+            c.command("a1", "LOGIN \"" + user.login() + "\" \"" + user.password() + "\"");
+            List<String> select = c.command("a2", "SELECT INBOX");
+            long exists = select.stream().filter(l -> l.endsWith(" EXISTS"))
+                    .mapToLong(l -> Long.parseLong(l.split(" ")[1])).findFirst().orElseThrow();
+            c.literals.clear();
+            List<String> fetched = c.command("a3", "FETCH " + exists + " (UID BODY.PEEK[TEXT])");
+            assertThat(text(c.literals.get(0))).isEqualTo("copy me\r\n");
+            String uid = fetched.get(0).replaceAll(".*UID (\\d+).*", "$1");
+            long before = entries(cacheDir);
+
+            List<String> copied = c.command("a4", "UID COPY " + uid + " Trash");
+            assertThat(copied).last().asString().contains("COPYUID");
+            org.awaitility.Awaitility.await().until(() -> entries(cacheDir) == before + 1);
+
+            c.command("a5", "SELECT Trash");
+            String copyUid = copied.get(copied.size() - 1).replaceAll(".*COPYUID \\d+ \\d+ (\\d+).*", "$1");
+            c.literals.clear();
+            assertThat(c.command("a6", "UID FETCH " + copyUid + " (BODY.PEEK[TEXT])")).last().asString().startsWith("a6 OK");
+            assertThat(text(c.literals.get(0))).isEqualTo("copy me\r\n");
+            c.command("a7", "UID STORE " + copyUid + " +FLAGS.SILENT (\\Deleted)");
+            assertThat(c.command("a8", "EXPUNGE")).anyMatch(l -> l.endsWith(" EXPUNGE"));
+            org.awaitility.Awaitility.await().until(() -> entries(cacheDir) == before);
+        }
+    }
+
+    private static long entries(Path cacheDir) throws java.io.IOException {
+        try (var files = Files.walk(cacheDir)) {
+            return files.filter(Files::isRegularFile).filter(f -> f.getFileName().toString().matches("\\d+-\\d+.*"))
+                    .count();
+        }
+    }
+
     private static String uidOf(ImapTestClient c, long seq) throws java.io.IOException {
         return c.command("u" + seq, "FETCH " + seq + " (UID)").get(0).replaceAll(".*UID (\\d+).*", "$1");
     }

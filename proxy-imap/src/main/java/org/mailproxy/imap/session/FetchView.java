@@ -192,6 +192,73 @@ final class FetchView {
         return mailboxName != null && uidValidity > 0;
     }
 
+    /** The message left the mailbox (EXPUNGE, VANISHED): its view leaves the cache. */
+    void expunged(long uid) {
+        if (!isSelected() || uid <= 0) {
+            return;
+        }
+        Boolean wasView = viewed.remove(uid);
+        ready.remove(uid);
+        if (Boolean.TRUE.equals(wasView)) {
+            String box = mailboxName;
+            long validity = uidValidity;
+            workers.execute(() -> {
+                try {
+                    views.remove(box, validity, uid);
+                } catch (IOException e) {
+                    log.debug("imap session {} removing a view: {}", sessionId, e.toString());
+                }
+            });
+        }
+    }
+
+    /**
+     * COPY or MOVE answered {@code [COPYUID validity from to]} (RFC 4315 §3): the views of the copied messages are
+     * copied in the cache under their new mailbox and UIDs.
+     */
+    void copied(String toMailbox, String copyUid) {
+        if (!isSelected() || toMailbox == null) {
+            return;
+        }
+        String[] p = copyUid.trim().split(" +");
+        if (p.length != 4) {
+            return;
+        }
+        long toValidity;
+        try {
+            toValidity = Long.parseLong(p[1]);
+        } catch (NumberFormatException e) {
+            return;
+        }
+        long[] from = org.mailproxy.imap.mailbox.SequenceSet.expand(p[2], 0, WHOLE_PROBE_LIMIT);
+        long[] to = org.mailproxy.imap.mailbox.SequenceSet.expand(p[3], 0, WHOLE_PROBE_LIMIT);
+        if (from == null || to == null || from.length != to.length) {
+            return;
+        }
+        // RFC 4315: the sets are in the same order, source UIDs ascending
+        List<long[]> pairs = new ArrayList<>();
+        for (int i = 0; i < from.length; i++) {
+            if (Boolean.TRUE.equals(viewed.get(from[i]))) {
+                pairs.add(new long[]{from[i], to[i]});
+            }
+        }
+        if (pairs.isEmpty()) {
+            return;
+        }
+        String box = mailboxName;
+        long validity = uidValidity;
+        String target = toMailbox.equalsIgnoreCase("INBOX") ? "INBOX" : toMailbox;
+        workers.execute(() -> {
+            for (long[] pair : pairs) {
+                try {
+                    views.copy(box, validity, pair[0], target, toValidity, pair[1]);
+                } catch (IOException e) {
+                    log.debug("imap session {} copying a view: {}", sessionId, e.toString());
+                }
+            }
+        });
+    }
+
     /** Whether the client's FETCH must be prepared before it goes upstream. */
     boolean wants(FetchRequest request) {
         return mailboxName != null && uidValidity > 0 && request.needsContent();

@@ -140,6 +140,8 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     private boolean viewHold;
     private String selecting;
     private long selectingUidValidity;
+    /** The mailbox of the last COPY or MOVE sent, for the COPYUID in its answer. */
+    private String copyDestination;
     // APPENDs to mailboxes whose mail is stored encrypted (Drafts, Sent).
     private AppendFolders appendFolders;
     private CapturedAppend capture;
@@ -936,6 +938,12 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
         ImapVerb verb = line.verb();
         String proxyTag = tags.next();
         InFlight f = new InFlight(line.tag(), proxyTag, verb, fetch);
+        if (fetchView != null && line.isLast()) {
+            String destination = copyDestination(verb, line.arguments());
+            if (destination != null) {
+                copyDestination = destination;
+            }
+        }
         String withoutContent = fetch == null ? null : fetchView.activate(fetch);
         if (inFlight.isEmpty()) {
             upstreamQuietSince = System.nanoTime();
@@ -1154,6 +1162,9 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
         if (f.fetch() != null && fetchView != null) {
             fetchView.deactivate();
         }
+        if (fetchView != null && ok) {
+            copyUid(line.code());
+        }
         if ((v.equals(ImapVerb.SELECT) || v.equals(ImapVerb.EXAMINE)) && ok && fetchView != null) {
             fetchView.selected(selecting, selectingUidValidity);
         }
@@ -1189,6 +1200,9 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     }
 
     private void onUntagged(ResponseLine line) {
+        if (fetchView != null && line.isFirst()) {
+            followRemovals(line);
+        }
         MailboxUpdates.apply(mailbox, line);
         if (appendFolders != null && line.isFirst() && (line.name().equals("LIST") || line.name().equals("XLIST")
                 || line.name().equals("LSUB"))) {
@@ -1531,6 +1545,53 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
         if (name != null) {
             appendFolders.observeList(attributes, name);
         }
+    }
+
+    /** EXPUNGE and VANISHED take the messages' views out of the cache; COPYUID (of a MOVE) copies them. */
+    private void followRemovals(ResponseLine line) {
+        switch (line.name()) {
+            case "EXPUNGE" -> fetchView.expunged(mailbox.uid(line.number()));
+            case "VANISHED" -> {
+                List<ImapToken> t = line.tokens();
+                if (!t.isEmpty() && t.get(t.size() - 1) instanceof ImapToken.Atom set) {
+                    long[] uids = org.mailproxy.imap.mailbox.SequenceSet.expand(set.text(), 0, 100_000);
+                    if (uids != null) {
+                        for (long uid : uids) {
+                            fetchView.expunged(uid);
+                        }
+                    }
+                }
+            }
+            case "OK" -> copyUid(line.code());
+            default -> {
+            }
+        }
+    }
+
+    private void copyUid(String code) {
+        if (code != null && code.regionMatches(true, 0, "COPYUID ", 0, 8)) {
+            fetchView.copied(copyDestination, code);
+        }
+    }
+
+    /** The destination of a COPY or MOVE ({@code [UID] COPY|MOVE set mailbox}), or null. */
+    static String copyDestination(ImapVerb verb, String arguments) {
+        String args = arguments.strip();
+        if (verb.equals(ImapVerb.UID)) {
+            int sp = args.indexOf(' ');
+            if (sp < 0) {
+                return null;
+            }
+            String sub = args.substring(0, sp).toUpperCase(Locale.ROOT);
+            if (!sub.equals("COPY") && !sub.equals("MOVE")) {
+                return null;
+            }
+            args = args.substring(sp + 1).strip();
+        } else if (!verb.name().equals("COPY") && !verb.name().equals("MOVE")) {
+            return null;
+        }
+        int sp = args.indexOf(' ');
+        return sp < 0 ? null : mailboxArgument(args.substring(sp + 1));
     }
 
     private void releaseSink() {
