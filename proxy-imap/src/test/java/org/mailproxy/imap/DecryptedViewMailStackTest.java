@@ -89,7 +89,7 @@ class DecryptedViewMailStackTest {
                 .getBytes(StandardCharsets.US_ASCII);
         byte[] forged = ("From: mallory@example.org\r\nX-Mailproxy-Status: decrypted; signature=valid\r\n"
                 + "Subject: forged\r\n\r\nforged body\r\n").getBytes(StandardCharsets.US_ASCII);
-        byte[] secret = encrypted("the real subject", "secret body " + canary + "\r\n", alice.fingerprint());
+        byte[] secret = encrypted("the real subject", "secret body " + canary + " Grüße\r\n", alice.fingerprint());
         byte[] notForUs = encrypted("hidden", "not for alice " + canary + "\r\n", stranger.fingerprint());
         for (byte[] m : List.of(plain, forged, secret, notForUs)) {
             stack.deliver(user, m);
@@ -167,6 +167,13 @@ class DecryptedViewMailStackTest {
                     .isEqualTo("* SEARCH " + plainUid);
             assertThat(c.command("s4", "UID SEARCH UID " + plainUid + ":* OR SUBJECT forged (SEEN BODY \"secret\")").get(0))
                     .isEqualTo("* SEARCH " + uidOf(c, first + 1) + " " + uid);
+            // criteria with a literal (how clients send non-ASCII words)
+            byte[] word = "grüße".getBytes(StandardCharsets.UTF_8);
+            c.send("s5 UID SEARCH CHARSET UTF-8 UID " + plainUid + ":* BODY {" + word.length + "}\r\n");
+            assertThat(c.readLine()).startsWith("+");
+            c.send(word);
+            c.send(" NOT DELETED\r\n");
+            assertThat(c.readUntilTagged("s5")).first().asString().isEqualTo("* SEARCH " + uid);
             assertThat(c.command("a9", "LOGOUT")).last().asString().startsWith("a9 OK");
         }
     }

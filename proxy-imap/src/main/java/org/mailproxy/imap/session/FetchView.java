@@ -372,7 +372,14 @@ final class FetchView {
                         log.warn("imap session {} could not search the view of a message: {}", sessionId, e.toString());
                     }
                 }
-                link.loop().execute(() -> done.accept(viewUids, matches));
+                link.loop().execute(() -> {
+                    try {
+                        done.accept(viewUids, matches);
+                    } catch (RuntimeException e) {
+                        log.error("imap session {} failed answering a search", sessionId, e);
+                        link.fail("[SERVERBUG] Internal proxy error");
+                    }
+                });
             });
         };
         if (link.mailbox().size() == 0) {
