@@ -174,6 +174,26 @@ class DecryptedViewMailStackTest {
             c.send(word);
             c.send(" NOT DELETED\r\n");
             assertThat(c.readUntilTagged("s5")).first().asString().isEqualTo("* SEARCH " + uid);
+            // CONDSTORE items pass beside the view's, and IDLE still brings news
+            assertThat(c.command("c1", "ENABLE CONDSTORE")).last().asString().startsWith("c1 OK");
+            c.literals.clear();
+            List<String> modseq = c.command("c2", "UID FETCH " + uid + " (MODSEQ FLAGS BODY.PEEK[TEXT])");
+            assertThat(modseq.get(0)).contains("MODSEQ (", "FLAGS (");
+            assertThat(text(c.literals.get(0))).isEqualTo(shown.substring(headerEnd));
+            c.send("i1 IDLE\r\n");
+            assertThat(c.readLine()).startsWith("+");
+            stack.deliver(user, encrypted("while idle", "news\r\n", alice.fingerprint()));
+            String update;
+            do {
+                update = c.readResponse();
+            } while (update != null && !update.endsWith(" EXISTS"));
+            assertThat(update).isEqualTo("* " + (exists + 1) + " EXISTS");
+            c.send("DONE\r\n");
+            assertThat(c.readUntilTagged("i1")).last().asString().startsWith("i1 OK");
+            c.literals.clear();
+            assertThat(c.command("i2", "FETCH " + (exists + 1) + " (BODY.PEEK[TEXT])")).last().asString()
+                    .startsWith("i2 OK");
+            assertThat(text(c.literals.get(0))).isEqualTo("news\r\n");
             assertThat(c.command("a9", "LOGOUT")).last().asString().startsWith("a9 OK");
         }
     }
