@@ -687,10 +687,42 @@ final class FetchView {
         }
     }
 
-    /** A FETCH response to the probe; other items in it (FLAGS, MODSEQ) are passed on to the client. */
-    private final class ProbeResponse implements Consumer<Object> {
-        private final Preparation p;
+    /**
+     * One FETCH response fed piece by piece through a {@link FetchItemsParser}: the events go to {@link #event};
+     * a response that breaks the grammar ends the session; every piece is released here.
+     */
+    private abstract class ParsedResponse implements Consumer<Object> {
         private final FetchItemsParser parser = new FetchItemsParser(MAX_PROBE_LITERAL);
+
+        @Override
+        public final void accept(Object part) {
+            try {
+                for (Object e : parser.feed(part)) {
+                    event(e);
+                }
+            } catch (FetchItemsParser.MalformedFetch e) {
+                log.warn("imap session {} provider sent an invalid FETCH response: {}", sessionId, e.getMessage());
+                abandon();
+                link.fail("The mail provider sent an invalid response");
+            } catch (IOException | RuntimeException e) {
+                log.warn("imap session {} handling a FETCH response for the view failed: {}", sessionId, e.toString());
+                abandon();
+                link.fail("[SERVERBUG] Internal proxy error");
+            } finally {
+                ReferenceCountUtil.release(part);
+            }
+        }
+
+        abstract void event(Object e) throws IOException;
+
+        /** Releases what the response holds when it cannot be finished. */
+        void abandon() {
+        }
+    }
+
+    /** A FETCH response to the probe; other items in it (FLAGS, MODSEQ) are passed on to the client. */
+    private final class ProbeResponse extends ParsedResponse {
+        private final Preparation p;
         private long seq;
         private long uid;
         private ImapValue bodystructure;
@@ -705,20 +737,7 @@ final class FetchView {
         }
 
         @Override
-        public void accept(Object part) {
-            try {
-                for (Object e : parser.feed(part)) {
-                    event(e);
-                }
-            } catch (FetchItemsParser.MalformedFetch | IOException e) {
-                log.warn("imap session {} provider sent an invalid FETCH response: {}", sessionId, e.getMessage());
-                link.fail("The mail provider sent an invalid response");
-            } finally {
-                ReferenceCountUtil.release(part);
-            }
-        }
-
-        private void event(Object e) throws IOException {
+        void event(Object e) throws IOException {
             if (e instanceof FetchEvent.Begin b) {
                 seq = b.number();
             } else if (e instanceof FetchEvent.Item item) {
@@ -769,6 +788,7 @@ final class FetchView {
             if (bodystructure != null) {
                 EncryptionClassifier.Kind kind = EncryptionClassifier.classify(bodystructure);
                 view = kind == EncryptionClassifier.Kind.PGP_MIME
+                        || kind == EncryptionClassifier.Kind.PARTLY_ENCRYPTED
                         || kind == EncryptionClassifier.Kind.INLINE_CANDIDATE && EncryptionClassifier.isInlinePgp(textStart)
                         || hasField(statusFields);
             }
@@ -807,9 +827,8 @@ final class FetchView {
     }
 
     /** A FETCH response carrying a whole message for the view to be made from. */
-    private final class RawResponse implements Consumer<Object> {
+    private final class RawResponse extends ParsedResponse {
         private final Preparation p;
-        private final FetchItemsParser parser = new FetchItemsParser(MAX_PROBE_LITERAL);
         private long seq;
         private long uid;
         private Spool spool;
@@ -821,21 +840,12 @@ final class FetchView {
         }
 
         @Override
-        public void accept(Object part) {
-            try {
-                for (Object e : parser.feed(part)) {
-                    event(e);
-                }
-            } catch (FetchItemsParser.MalformedFetch e) {
-                log.warn("imap session {} provider sent an invalid FETCH response: {}", sessionId, e.getMessage());
-                discard();
-                link.fail("The mail provider sent an invalid response");
-            } finally {
-                ReferenceCountUtil.release(part);
-            }
+        void abandon() {
+            discard();
         }
 
-        private void event(Object e) {
+        @Override
+        void event(Object e) {
             if (e instanceof FetchEvent.Begin b) {
                 seq = b.number();
             } else if (e instanceof FetchEvent.Item item) {
@@ -892,13 +902,12 @@ final class FetchView {
      * Re-emits one FETCH response about a view message with its content items answered from the view. For a FETCH
      * sent without its content items ({@link #activate}), the first response about each message gets them added.
      */
-    private final class Rewriter implements Consumer<Object> {
+    private final class Rewriter extends ParsedResponse {
         private final Active owner;
         private final FetchRequest request;
         private final DecryptedMessages.Result view;
         private final boolean closeAfter;
         private final boolean addContent;
-        private final FetchItemsParser parser = new FetchItemsParser(MAX_PROBE_LITERAL);
         private final java.util.Set<String> answered = new java.util.HashSet<>();
         private FetchResponseWriter writer;
         /** Chunks of the current upstream literal: dropped (true) or relayed (false). */
@@ -915,25 +924,12 @@ final class FetchView {
         }
 
         @Override
-        public void accept(Object part) {
-            try {
-                for (Object e : parser.feed(part)) {
-                    event(e);
-                }
-            } catch (FetchItemsParser.MalformedFetch e) {
-                log.warn("imap session {} provider sent an invalid FETCH response: {}", sessionId, e.getMessage());
-                closeView();
-                link.fail("The mail provider sent an invalid response");
-            } catch (IOException | RuntimeException e) {
-                log.warn("imap session {} answering from the view failed: {}", sessionId, e.toString());
-                closeView();
-                link.fail("[SERVERBUG] Internal proxy error");
-            } finally {
-                ReferenceCountUtil.release(part);
-            }
+        void abandon() {
+            closeView();
         }
 
-        private void event(Object e) throws IOException {
+        @Override
+        void event(Object e) throws IOException {
             if (e instanceof FetchEvent.Begin b) {
                 writer = new FetchResponseWriter(b.number());
             } else if (e instanceof FetchEvent.Item item) {
