@@ -601,4 +601,12 @@ final class EncryptedCorpus {
         assertThat(end).as("a header section").isNotNegative();
         return java.util.Arrays.copyOfRange(message, end + 4, message.length);
     }
+
+    /** The decoded base64 body of a single-part message (the view re-encodes inline PGP plaintext). */
+    static byte[] base64Body(byte[] message) {
+        String head = new String(headerOf(message), StandardCharsets.UTF_8);
+        assertThat(PgpWorld.field(head, "Content-Transfer-Encoding")).as("inline plaintext encoding")
+                .isEqualToIgnoringCase("base64");
+        return Base64.getMimeDecoder().decode(bodyOf(message));
+    }
 }

@@ -121,7 +121,7 @@ class EncryptedCorpusE2eTest {
                         .isEqualToIgnoringCase(status);
                 byte[] gpg = corpus.gpgPlaintext(item);
                 if (item.inline()) {
-                    assertThat(DecryptedViewE2eTest.base64Body(view)).as("%s text", item).isEqualTo(gpg);
+                    assertThat(EncryptedCorpus.base64Body(view)).as("%s text", item).isEqualTo(gpg);
                 } else {
                     assertThat(EncryptedCorpus.bodyOf(view)).as("%s body vs gpg's", item)
                             .isEqualTo(EncryptedCorpus.bodyOf(gpg));
