@@ -91,6 +91,7 @@ final class EncryptedCorpus {
     private final Path work;
     private final Map<String, Item> items = new LinkedHashMap<>();
     private final String run = UUID.randomUUID().toString().substring(0, 8);
+    private final Map<String, byte[]> gpgPlaintexts = new java.util.concurrent.ConcurrentHashMap<>();
 
     private EncryptedCorpus(PgpWorld world, Path work) {
         this.world = world;
@@ -437,6 +438,10 @@ final class EncryptedCorpus {
      * entity, for inline PGP the text.
      */
     byte[] gpgPlaintext(Item item) {
+        return gpgPlaintexts.computeIfAbsent(item.name(), n -> decryptWithGpg(item)).clone();
+    }
+
+    private byte[] decryptWithGpg(Item item) {
         String text = item.text();
         int begin = text.indexOf("-----BEGIN PGP MESSAGE-----");
         String endLine = "-----END PGP MESSAGE-----";
@@ -486,6 +491,18 @@ final class EncryptedCorpus {
             c.command("s3", "LOGOUT");
         }
         return uids;
+    }
+
+    /** Deletes a folder {@link #seed} made, with everything in it. */
+    static void deleteFolder(UpstreamStack stack, MailUser user, String folder) throws IOException {
+        Socket socket = stack.clientSocketFactory().createSocket(stack.host(), stack.imapsPort());
+        try (RawImap c = new RawImap(socket)) {
+            assertThat(c.readLine()).startsWith("* OK");
+            assertThat(RawImap.last(c.command("d1", "LOGIN " + RawImap.quoted(user.login()) + " "
+                    + RawImap.quoted(user.password())))).startsWith("d1 OK");
+            assertThat(RawImap.last(c.command("d2", "DELETE " + RawImap.quoted(folder)))).startsWith("d2 OK");
+            c.command("d3", "LOGOUT");
+        }
     }
 
     // ---------------------------------------------------------------- tools

@@ -49,9 +49,12 @@ class EncryptedCorpusE2eTest {
     }
 
     @AfterAll
-    static void close() {
+    static void close(MailStack stack) throws IOException {
         if (world != null) {
             world.close();
+        }
+        if (uids != null) {
+            EncryptedCorpus.deleteFolder(stack, stack.alice(), folder);
         }
     }
 
