@@ -591,7 +591,9 @@ class DecryptedViewE2eTest {
                             + fetchItem + ")");
                     String g = normalized(got);
                     String w = normalized(want);
-                    if (!g.equals(w)) {
+                    // type, subtype, encoding and parameter names are case-insensitive (RFC 2045 §5.1)
+                    boolean structure = fetchItem.equals("BODYSTRUCTURE") || fetchItem.equals("BODY");
+                    if (structure ? !g.equalsIgnoreCase(w) : !g.equals(w)) {
                         differences.add(item.name() + " " + fetchItem + ":\n  proxy    " + abbreviate(g)
                                 + "\n  provider " + abbreviate(w));
                     }
