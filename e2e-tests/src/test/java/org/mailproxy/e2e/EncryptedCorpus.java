@@ -505,6 +505,48 @@ final class EncryptedCorpus {
         }
     }
 
+    // ---------------------------------------------------------------- for benchmarks and by hand
+
+    /**
+     * Writes a corpus to a directory for tools outside JUnit (benchmarks, manual runs):
+     * {@code data/} (a data directory whose keyring holds alice's key), {@code alice.pass} (its passphrase file),
+     * {@code messages/NN-name.eml} (what to store at the provider), {@code expected/NN-name.eml} (what the view must
+     * show) and {@code manifest.tsv} (number, name, expectation, Message-ID, Subject a client must see, canary).
+     *
+     * <p>Arguments: the directory (must not hold a corpus yet) and optionally the large message's attachment
+     * octets (0, the default, leaves it out). Run from the repository root after {@code mvn -pl e2e-tests
+     * test-compile dependency:build-classpath -Dmdep.outputFile=cp.txt -Dmdep.includeScope=test}:
+     * {@code java -cp e2e-tests/target/test-classes:$(cat e2e-tests/cp.txt) org.mailproxy.e2e.EncryptedCorpus DIR}.
+     * Needs gpg (and sq) like the tests.
+     */
+    public static void main(String[] args) throws Exception {
+        if (args.length < 1 || args.length > 2) {
+            System.err.println("usage: EncryptedCorpus DIR [LARGE_ATTACHMENT_OCTETS]");
+            System.exit(2);
+        }
+        Path out = Path.of(args[0]);
+        int large = args.length == 2 ? Integer.parseInt(args[1]) : 0;
+        Files.createDirectories(out);
+        try (PgpWorld world = new PgpWorld(out, BOB, CAROL)) {
+            EncryptedCorpus corpus = build(world, out.resolve("work"), large);
+            Path messages = Files.createDirectories(out.resolve("messages"));
+            Path expected = Files.createDirectories(out.resolve("expected"));
+            StringBuilder manifest = new StringBuilder("n\tname\texpect\tmessage-id\tsubject\tcanary\n");
+            try (Oracle oracle = new Oracle(world, out.resolve("work").resolve("spool"))) {
+                int n = 0;
+                for (Item i : corpus.items()) {
+                    String file = String.format(Locale.ROOT, "%02d-%s.eml", ++n, i.name());
+                    Files.write(messages.resolve(file), i.raw());
+                    Files.write(expected.resolve(file), expectedView(i, oracle));
+                    manifest.append(n).append('\t').append(i.name()).append('\t').append(i.expect()).append('\t')
+                            .append(i.messageId()).append('\t').append(i.subject()).append('\t').append(i.canary())
+                            .append('\n');
+                }
+            }
+            Files.writeString(out.resolve("manifest.tsv"), manifest);
+        }
+    }
+
     // ---------------------------------------------------------------- tools
 
     /** The sender's gpg encrypts (and signs, as herself) to the recipients; armored output. */
