@@ -535,7 +535,7 @@ final class FetchView {
                 }
             }
             if (!unclassified) {
-                check(targets(uids));
+                check(targets(uids), null);
                 return;
             }
             probing = true;
@@ -588,14 +588,32 @@ final class FetchView {
             ownTag = null;
             if (probing) {
                 probing = false;
-                check(targets(resolve(request)));
+                List<long[]> targets = targets(resolve(request));
+                if (wholeProbe) {
+                    // one pass over the cache for every view message of the mailbox, so that later FETCHes of
+                    // cached views (mbsync fetching message after message) need no preparation at all
+                    java.util.Set<Long> wanted = new java.util.HashSet<>();
+                    targets.forEach(t -> wanted.add(t[1]));
+                    List<long[]> all = new ArrayList<>();
+                    probed.forEach((seq, uid) -> {
+                        if (!FetchView.this.ready.contains(uid)) {
+                            all.add(new long[]{seq, uid});
+                        }
+                    });
+                    check(all, wanted);
+                } else {
+                    check(targets, null);
+                }
                 return;
             }
             next();
         }
 
-        /** Finds out on a worker which targets' views are cached already; fetches the others. */
-        private void check(List<long[]> candidates) {
+        /**
+         * Finds out on a worker which candidates' views are cached already; fetches the others that are
+         * {@code wanted} (all of them when null).
+         */
+        private void check(List<long[]> candidates, java.util.Set<Long> wanted) {
             if (candidates.isEmpty()) {
                 finish();
                 return;
@@ -615,6 +633,9 @@ final class FetchView {
                     } catch (IOException e) {
                         missing.add(c);
                     }
+                }
+                if (wanted != null) {
+                    missing.removeIf(m -> !wanted.contains(m[1]));
                 }
                 link.loop().execute(() -> {
                     if (!abandoned) {
