@@ -193,6 +193,17 @@ public final class MessageCache implements AutoCloseable {
     }
 
     /**
+     * Whether the cache holds an entry for the message, from the in-memory index alone: no file is opened or
+     * authenticated (that happens on {@link #get}), so asking about a whole mailbox is cheap.
+     */
+    public boolean contains(String mailbox, long uidValidity, long uid) {
+        Path file = path(key(mailbox, uidValidity, uid));
+        synchronized (lock) {
+            return index.containsKey(file);
+        }
+    }
+
+    /**
      * The entry, or empty if there is none. The returned entry keeps its file open (close it when done) and stays
      * readable even if the entry is replaced, removed or evicted meanwhile.
      *

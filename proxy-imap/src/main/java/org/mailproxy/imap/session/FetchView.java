@@ -610,7 +610,7 @@ final class FetchView {
         }
 
         /**
-         * Finds out on a worker which candidates' views are cached already; fetches the others that are
+         * Finds out from the cache's index which candidates' views are cached already; fetches the others that are
          * {@code wanted} (all of them when null).
          */
         private void check(List<long[]> candidates, java.util.Set<Long> wanted) {
@@ -618,32 +618,20 @@ final class FetchView {
                 finish();
                 return;
             }
-            String box = mailboxName;
-            long validity = uidValidity;
-            workers.execute(() -> {
-                List<long[]> missing = new ArrayList<>();
-                List<Long> cached = new ArrayList<>();
-                for (long[] c : candidates) {
-                    try {
-                        if (views.has(box, validity, c[1])) {
-                            cached.add(c[1]);
-                        } else {
-                            missing.add(c);
-                        }
-                    } catch (IOException e) {
-                        missing.add(c);
-                    }
+            List<long[]> missing = new ArrayList<>();
+            for (long[] c : candidates) {
+                if (views.has(mailboxName, uidValidity, c[1])) {
+                    FetchView.this.ready.add(c[1]);
+                } else if (wanted == null || wanted.contains(c[1])) {
+                    missing.add(c);
                 }
-                if (wanted != null) {
-                    missing.removeIf(m -> !wanted.contains(m[1]));
+            }
+            toFetch.addAll(missing);
+            // on the loop, not in this call: the session is still inside the command that started preparing
+            link.loop().execute(() -> {
+                if (!abandoned) {
+                    next();
                 }
-                link.loop().execute(() -> {
-                    if (!abandoned) {
-                        FetchView.this.ready.addAll(cached);
-                        toFetch.addAll(missing);
-                        next();
-                    }
-                });
             });
         }
 

@@ -142,14 +142,12 @@ public final class DecryptedMessages {
         cache.remove(mailbox, uidValidity, uid);
     }
 
-    /** Whether the cache holds the view of the message. */
-    public boolean has(String mailbox, long uidValidity, long uid) throws IOException {
-        Optional<Result> r = lookup(mailbox, uidValidity, uid);
-        if (r.isPresent()) {
-            r.get().close();
-            return true;
-        }
-        return false;
+    /**
+     * Whether the cache holds the view of the message (from its index: cheap, no file read; an entry that turns out
+     * unreadable when it is {@link #lookup looked up} is dropped then, and the message relayed as stored that once).
+     */
+    public boolean has(String mailbox, long uidValidity, long uid) {
+        return cache.contains(mailbox, uidValidity, uid);
     }
 
     /** The view of the message, making it from {@code raw} into the cache when it holds no entry for it yet. */
