@@ -89,7 +89,7 @@ class DecryptedViewMailStackTest {
                 .getBytes(StandardCharsets.US_ASCII);
         byte[] forged = ("From: mallory@example.org\r\nX-Mailproxy-Status: decrypted; signature=valid\r\n"
                 + "Subject: forged\r\n\r\nforged body\r\n").getBytes(StandardCharsets.US_ASCII);
-        byte[] secret = encrypted("the real subject", "secret body " + canary + "\r\n", alice.fingerprint());
+        byte[] secret = encrypted("the real subject", "secret body " + canary + " Grüße\r\n", alice.fingerprint());
         byte[] notForUs = encrypted("hidden", "not for alice " + canary + "\r\n", stranger.fingerprint());
         for (byte[] m : List.of(plain, forged, secret, notForUs)) {
             stack.deliver(user, m);
@@ -167,6 +167,33 @@ class DecryptedViewMailStackTest {
                     .isEqualTo("* SEARCH " + plainUid);
             assertThat(c.command("s4", "UID SEARCH UID " + plainUid + ":* OR SUBJECT forged (SEEN BODY \"secret\")").get(0))
                     .isEqualTo("* SEARCH " + uidOf(c, first + 1) + " " + uid);
+            // criteria with a literal (how clients send non-ASCII words)
+            byte[] word = "grüße".getBytes(StandardCharsets.UTF_8);
+            c.send("s5 UID SEARCH CHARSET UTF-8 UID " + plainUid + ":* BODY {" + word.length + "}\r\n");
+            assertThat(c.readLine()).startsWith("+");
+            c.send(word);
+            c.send(" NOT DELETED\r\n");
+            assertThat(c.readUntilTagged("s5")).first().asString().isEqualTo("* SEARCH " + uid);
+            // CONDSTORE items pass beside the view's, and IDLE still brings news
+            assertThat(c.command("c1", "ENABLE CONDSTORE")).last().asString().startsWith("c1 OK");
+            c.literals.clear();
+            List<String> modseq = c.command("c2", "UID FETCH " + uid + " (MODSEQ FLAGS BODY.PEEK[TEXT])");
+            assertThat(modseq.get(0)).contains("MODSEQ (", "FLAGS (");
+            assertThat(text(c.literals.get(0))).isEqualTo(shown.substring(headerEnd));
+            c.send("i1 IDLE\r\n");
+            assertThat(c.readLine()).startsWith("+");
+            stack.deliver(user, encrypted("while idle", "news\r\n", alice.fingerprint()));
+            String update;
+            do {
+                update = c.readResponse();
+            } while (update != null && !update.endsWith(" EXISTS"));
+            assertThat(update).isEqualTo("* " + (exists + 1) + " EXISTS");
+            c.send("DONE\r\n");
+            assertThat(c.readUntilTagged("i1")).last().asString().startsWith("i1 OK");
+            c.literals.clear();
+            assertThat(c.command("i2", "FETCH " + (exists + 1) + " (BODY.PEEK[TEXT])")).last().asString()
+                    .startsWith("i2 OK");
+            assertThat(text(c.literals.get(0))).isEqualTo("news\r\n");
             assertThat(c.command("a9", "LOGOUT")).last().asString().startsWith("a9 OK");
         }
     }
@@ -210,6 +237,48 @@ class DecryptedViewMailStackTest {
             assertThat(c.command("a5", "UID FETCH " + uid + " (BODY.PEEK[])")).last().asString().startsWith("a5 OK");
             assertThat(text(c.literals.get(0))).contains("Subject: plans " + canary, "Bcc: carol@example.org",
                     "draft body " + canary, "X-Mailproxy-Status: decrypted; integrity=ok; signature=valid");
+        }
+    }
+
+    @Test
+    void theCacheFollowsCopyAndExpunge(MailStack stack) throws Exception {
+        MailUser user = stack.alice();
+        byte[] secret = encrypted("moved around", "copy me\r\n", alice.fingerprint());
+        stack.deliver(user, secret);
+        Path cacheDir = dir.resolve("data").resolve("cache");
+        try (ImapProxyFixture p = new ImapProxyFixture(dir, Map.of("alice", "imaps://" + stack.host() + ":"
+                + stack.imapsPort()), "", stack.caCertFile(), keys);
+             ImapTestClient c = new ImapTestClient(p.port())) {
+            c.readResponse();
+            c.command("a1", "LOGIN \"" + user.login() + "\" \"" + user.password() + "\"");
+            List<String> select = c.command("a2", "SELECT INBOX");
+            long exists = select.stream().filter(l -> l.endsWith(" EXISTS"))
+                    .mapToLong(l -> Long.parseLong(l.split(" ")[1])).findFirst().orElseThrow();
+            c.literals.clear();
+            List<String> fetched = c.command("a3", "FETCH " + exists + " (UID BODY.PEEK[TEXT])");
+            assertThat(text(c.literals.get(0))).isEqualTo("copy me\r\n");
+            String uid = fetched.get(0).replaceAll(".*UID (\\d+).*", "$1");
+            long before = entries(cacheDir);
+
+            List<String> copied = c.command("a4", "UID COPY " + uid + " Trash");
+            assertThat(copied).last().asString().contains("COPYUID");
+            org.awaitility.Awaitility.await().until(() -> entries(cacheDir) == before + 1);
+
+            c.command("a5", "SELECT Trash");
+            String copyUid = copied.get(copied.size() - 1).replaceAll(".*COPYUID \\d+ \\d+ (\\d+).*", "$1");
+            c.literals.clear();
+            assertThat(c.command("a6", "UID FETCH " + copyUid + " (BODY.PEEK[TEXT])")).last().asString().startsWith("a6 OK");
+            assertThat(text(c.literals.get(0))).isEqualTo("copy me\r\n");
+            c.command("a7", "UID STORE " + copyUid + " +FLAGS.SILENT (\\Deleted)");
+            assertThat(c.command("a8", "EXPUNGE")).anyMatch(l -> l.endsWith(" EXPUNGE"));
+            org.awaitility.Awaitility.await().until(() -> entries(cacheDir) == before);
+        }
+    }
+
+    private static long entries(Path cacheDir) throws java.io.IOException {
+        try (var files = Files.walk(cacheDir)) {
+            return files.filter(Files::isRegularFile).filter(f -> f.getFileName().toString().matches("\\d+-\\d+.*"))
+                    .count();
         }
     }
 

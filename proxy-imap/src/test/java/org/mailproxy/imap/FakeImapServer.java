@@ -37,6 +37,8 @@ public final class FakeImapServer implements AutoCloseable {
         public String user = "alice";
         public String password = "s3cret";
         public byte[] body = "Subject: hi\r\n\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII);
+        /** When set: the untagged responses (CRLF-terminated, literals included) to a FETCH line, given that line. */
+        public java.util.function.Function<String, String> fetchAnswer;
     }
 
     public final Script script = new Script();
@@ -165,6 +167,14 @@ public final class FakeImapServer implements AutoCloseable {
                         c.send("* FLAGS (\\Seen)\r\n* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n" + tag + " OK [READ-WRITE] selected\r\n");
                     }
                     case "FETCH", "UID" -> {
+                        if (script.fetchAnswer != null) {
+                            StringBuilder line = new StringBuilder(cmd.verb);
+                            for (int i = 0; i < cmd.args.size(); i++) {
+                                line.append(' ').append(cmd.arg(i));
+                            }
+                            c.send(script.fetchAnswer.apply(line.toString()) + tag + " OK fetched\r\n");
+                            break;
+                        }
                         c.send("* 1 FETCH (UID 1 RFC822.SIZE " + script.body.length + " BODY[] {" + script.body.length + "}\r\n");
                         c.out.write(script.body);
                         c.send(")\r\n" + tag + " OK fetched\r\n");

@@ -5,10 +5,10 @@ import java.io.IOException;
 import java.io.OutputStream;
 
 /** Turns every bare LF into CRLF (Bouncy Castle's armor writes the platform line end; mail needs CRLF). */
-final class CrlfOutputStream extends FilterOutputStream {
+public final class CrlfOutputStream extends FilterOutputStream {
     private int last = -1;
 
-    CrlfOutputStream(OutputStream out) {
+    public CrlfOutputStream(OutputStream out) {
         super(out);
     }
 

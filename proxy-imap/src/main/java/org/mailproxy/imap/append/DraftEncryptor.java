@@ -8,13 +8,13 @@ import org.mailproxy.core.crypto.openpgp.LiveKeyring;
 import org.mailproxy.core.crypto.openpgp.UnlockedKey;
 import org.mailproxy.core.crypto.openpgp.spool.Spool;
 import org.mailproxy.config.ImapSettings;
+import org.mailproxy.core.mime.CrlfOutputStream;
 import org.mailproxy.core.mime.HeaderField;
 import org.mailproxy.core.mime.Headers;
 import org.mailproxy.imap.view.EncryptionClassifier;
 
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -273,7 +273,7 @@ public final class DraftEncryptor {
         outer.write(frame.getBytes(StandardCharsets.US_ASCII));
         out.write(outer.toByteArray());
 
-        LfToCrlf armor = new LfToCrlf(out);
+        CrlfOutputStream armor = new CrlfOutputStream(out);
         try (OutputStream plain = new Encryptor(keyring.get()).open(armor, List.of(ownFingerprint), signer, true)) {
             plain.write(innerHeader(fields, outerFields, hasSubject ? obscuredSubject : null));
             body.transferTo(plain);
@@ -450,45 +450,6 @@ public final class DraftEncryptor {
                 raw[raw.length - 1] = '\n';
             }
             return new RawField(name, raw);
-        }
-    }
-
-    /** Bouncy Castle's armor writes LF; mail needs CRLF. Not closing the target. */
-    private static final class LfToCrlf extends FilterOutputStream {
-        private int last = -1;
-
-        LfToCrlf(OutputStream out) {
-            super(out);
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            if (b == '\n' && last != '\r') {
-                out.write('\r');
-            }
-            out.write(b);
-            last = b;
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            int start = off;
-            for (int i = off; i < off + len; i++) {
-                if (b[i] == '\n' && (i > off ? b[i - 1] : (byte) last) != '\r') {
-                    out.write(b, start, i - start);
-                    out.write('\r');
-                    start = i;
-                }
-            }
-            out.write(b, start, off + len - start);
-            if (len > 0) {
-                last = b[off + len - 1];
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            flush();
         }
     }
 }

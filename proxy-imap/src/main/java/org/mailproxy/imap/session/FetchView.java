@@ -192,6 +192,73 @@ final class FetchView {
         return mailboxName != null && uidValidity > 0;
     }
 
+    /** The message left the mailbox (EXPUNGE, VANISHED): its view leaves the cache. */
+    void expunged(long uid) {
+        if (!isSelected() || uid <= 0) {
+            return;
+        }
+        Boolean wasView = viewed.remove(uid);
+        ready.remove(uid);
+        if (Boolean.TRUE.equals(wasView)) {
+            String box = mailboxName;
+            long validity = uidValidity;
+            workers.execute(() -> {
+                try {
+                    views.remove(box, validity, uid);
+                } catch (IOException e) {
+                    log.debug("imap session {} removing a view: {}", sessionId, e.toString());
+                }
+            });
+        }
+    }
+
+    /**
+     * COPY or MOVE answered {@code [COPYUID validity from to]} (RFC 4315 §3): the views of the copied messages are
+     * copied in the cache under their new mailbox and UIDs.
+     */
+    void copied(String toMailbox, String copyUid) {
+        if (!isSelected() || toMailbox == null) {
+            return;
+        }
+        String[] p = copyUid.trim().split(" +");
+        if (p.length != 4) {
+            return;
+        }
+        long toValidity;
+        try {
+            toValidity = Long.parseLong(p[1]);
+        } catch (NumberFormatException e) {
+            return;
+        }
+        long[] from = org.mailproxy.imap.mailbox.SequenceSet.expand(p[2], 0, WHOLE_PROBE_LIMIT);
+        long[] to = org.mailproxy.imap.mailbox.SequenceSet.expand(p[3], 0, WHOLE_PROBE_LIMIT);
+        if (from == null || to == null || from.length != to.length) {
+            return;
+        }
+        // RFC 4315: the sets are in the same order, source UIDs ascending
+        List<long[]> pairs = new ArrayList<>();
+        for (int i = 0; i < from.length; i++) {
+            if (Boolean.TRUE.equals(viewed.get(from[i]))) {
+                pairs.add(new long[]{from[i], to[i]});
+            }
+        }
+        if (pairs.isEmpty()) {
+            return;
+        }
+        String box = mailboxName;
+        long validity = uidValidity;
+        String target = toMailbox.equalsIgnoreCase("INBOX") ? "INBOX" : toMailbox;
+        workers.execute(() -> {
+            for (long[] pair : pairs) {
+                try {
+                    views.copy(box, validity, pair[0], target, toValidity, pair[1]);
+                } catch (IOException e) {
+                    log.debug("imap session {} copying a view: {}", sessionId, e.toString());
+                }
+            }
+        });
+    }
+
     /** Whether the client's FETCH must be prepared before it goes upstream. */
     boolean wants(FetchRequest request) {
         return mailboxName != null && uidValidity > 0 && request.needsContent();
@@ -305,7 +372,14 @@ final class FetchView {
                         log.warn("imap session {} could not search the view of a message: {}", sessionId, e.toString());
                     }
                 }
-                link.loop().execute(() -> done.accept(viewUids, matches));
+                link.loop().execute(() -> {
+                    try {
+                        done.accept(viewUids, matches);
+                    } catch (RuntimeException e) {
+                        log.error("imap session {} failed answering a search", sessionId, e);
+                        link.fail("[SERVERBUG] Internal proxy error");
+                    }
+                });
             });
         };
         if (link.mailbox().size() == 0) {
@@ -461,7 +535,7 @@ final class FetchView {
                 }
             }
             if (!unclassified) {
-                check(targets(uids));
+                check(targets(uids), null);
                 return;
             }
             probing = true;
@@ -514,14 +588,32 @@ final class FetchView {
             ownTag = null;
             if (probing) {
                 probing = false;
-                check(targets(resolve(request)));
+                List<long[]> targets = targets(resolve(request));
+                if (wholeProbe) {
+                    // one pass over the cache for every view message of the mailbox, so that later FETCHes of
+                    // cached views (mbsync fetching message after message) need no preparation at all
+                    java.util.Set<Long> wanted = new java.util.HashSet<>();
+                    targets.forEach(t -> wanted.add(t[1]));
+                    List<long[]> all = new ArrayList<>();
+                    probed.forEach((seq, uid) -> {
+                        if (!FetchView.this.ready.contains(uid)) {
+                            all.add(new long[]{seq, uid});
+                        }
+                    });
+                    check(all, wanted);
+                } else {
+                    check(targets, null);
+                }
                 return;
             }
             next();
         }
 
-        /** Finds out on a worker which targets' views are cached already; fetches the others. */
-        private void check(List<long[]> candidates) {
+        /**
+         * Finds out on a worker which candidates' views are cached already; fetches the others that are
+         * {@code wanted} (all of them when null).
+         */
+        private void check(List<long[]> candidates, java.util.Set<Long> wanted) {
             if (candidates.isEmpty()) {
                 finish();
                 return;
@@ -541,6 +633,9 @@ final class FetchView {
                     } catch (IOException e) {
                         missing.add(c);
                     }
+                }
+                if (wanted != null) {
+                    missing.removeIf(m -> !wanted.contains(m[1]));
                 }
                 link.loop().execute(() -> {
                     if (!abandoned) {
@@ -613,10 +708,42 @@ final class FetchView {
         }
     }
 
-    /** A FETCH response to the probe; other items in it (FLAGS, MODSEQ) are passed on to the client. */
-    private final class ProbeResponse implements Consumer<Object> {
-        private final Preparation p;
+    /**
+     * One FETCH response fed piece by piece through a {@link FetchItemsParser}: the events go to {@link #event};
+     * a response that breaks the grammar ends the session; every piece is released here.
+     */
+    private abstract class ParsedResponse implements Consumer<Object> {
         private final FetchItemsParser parser = new FetchItemsParser(MAX_PROBE_LITERAL);
+
+        @Override
+        public final void accept(Object part) {
+            try {
+                for (Object e : parser.feed(part)) {
+                    event(e);
+                }
+            } catch (FetchItemsParser.MalformedFetch e) {
+                log.warn("imap session {} provider sent an invalid FETCH response: {}", sessionId, e.getMessage());
+                abandon();
+                link.fail("The mail provider sent an invalid response");
+            } catch (IOException | RuntimeException e) {
+                log.warn("imap session {} handling a FETCH response for the view failed: {}", sessionId, e.toString());
+                abandon();
+                link.fail("[SERVERBUG] Internal proxy error");
+            } finally {
+                ReferenceCountUtil.release(part);
+            }
+        }
+
+        abstract void event(Object e) throws IOException;
+
+        /** Releases what the response holds when it cannot be finished. */
+        void abandon() {
+        }
+    }
+
+    /** A FETCH response to the probe; other items in it (FLAGS, MODSEQ) are passed on to the client. */
+    private final class ProbeResponse extends ParsedResponse {
+        private final Preparation p;
         private long seq;
         private long uid;
         private ImapValue bodystructure;
@@ -631,20 +758,7 @@ final class FetchView {
         }
 
         @Override
-        public void accept(Object part) {
-            try {
-                for (Object e : parser.feed(part)) {
-                    event(e);
-                }
-            } catch (FetchItemsParser.MalformedFetch | IOException e) {
-                log.warn("imap session {} provider sent an invalid FETCH response: {}", sessionId, e.getMessage());
-                link.fail("The mail provider sent an invalid response");
-            } finally {
-                ReferenceCountUtil.release(part);
-            }
-        }
-
-        private void event(Object e) throws IOException {
+        void event(Object e) throws IOException {
             if (e instanceof FetchEvent.Begin b) {
                 seq = b.number();
             } else if (e instanceof FetchEvent.Item item) {
@@ -695,6 +809,7 @@ final class FetchView {
             if (bodystructure != null) {
                 EncryptionClassifier.Kind kind = EncryptionClassifier.classify(bodystructure);
                 view = kind == EncryptionClassifier.Kind.PGP_MIME
+                        || kind == EncryptionClassifier.Kind.PARTLY_ENCRYPTED
                         || kind == EncryptionClassifier.Kind.INLINE_CANDIDATE && EncryptionClassifier.isInlinePgp(textStart)
                         || hasField(statusFields);
             }
@@ -733,9 +848,8 @@ final class FetchView {
     }
 
     /** A FETCH response carrying a whole message for the view to be made from. */
-    private final class RawResponse implements Consumer<Object> {
+    private final class RawResponse extends ParsedResponse {
         private final Preparation p;
-        private final FetchItemsParser parser = new FetchItemsParser(MAX_PROBE_LITERAL);
         private long seq;
         private long uid;
         private Spool spool;
@@ -747,21 +861,12 @@ final class FetchView {
         }
 
         @Override
-        public void accept(Object part) {
-            try {
-                for (Object e : parser.feed(part)) {
-                    event(e);
-                }
-            } catch (FetchItemsParser.MalformedFetch e) {
-                log.warn("imap session {} provider sent an invalid FETCH response: {}", sessionId, e.getMessage());
-                discard();
-                link.fail("The mail provider sent an invalid response");
-            } finally {
-                ReferenceCountUtil.release(part);
-            }
+        void abandon() {
+            discard();
         }
 
-        private void event(Object e) {
+        @Override
+        void event(Object e) {
             if (e instanceof FetchEvent.Begin b) {
                 seq = b.number();
             } else if (e instanceof FetchEvent.Item item) {
@@ -818,13 +923,12 @@ final class FetchView {
      * Re-emits one FETCH response about a view message with its content items answered from the view. For a FETCH
      * sent without its content items ({@link #activate}), the first response about each message gets them added.
      */
-    private final class Rewriter implements Consumer<Object> {
+    private final class Rewriter extends ParsedResponse {
         private final Active owner;
         private final FetchRequest request;
         private final DecryptedMessages.Result view;
         private final boolean closeAfter;
         private final boolean addContent;
-        private final FetchItemsParser parser = new FetchItemsParser(MAX_PROBE_LITERAL);
         private final java.util.Set<String> answered = new java.util.HashSet<>();
         private FetchResponseWriter writer;
         /** Chunks of the current upstream literal: dropped (true) or relayed (false). */
@@ -841,25 +945,12 @@ final class FetchView {
         }
 
         @Override
-        public void accept(Object part) {
-            try {
-                for (Object e : parser.feed(part)) {
-                    event(e);
-                }
-            } catch (FetchItemsParser.MalformedFetch e) {
-                log.warn("imap session {} provider sent an invalid FETCH response: {}", sessionId, e.getMessage());
-                closeView();
-                link.fail("The mail provider sent an invalid response");
-            } catch (IOException | RuntimeException e) {
-                log.warn("imap session {} answering from the view failed: {}", sessionId, e.toString());
-                closeView();
-                link.fail("[SERVERBUG] Internal proxy error");
-            } finally {
-                ReferenceCountUtil.release(part);
-            }
+        void abandon() {
+            closeView();
         }
 
-        private void event(Object e) throws IOException {
+        @Override
+        void event(Object e) throws IOException {
             if (e instanceof FetchEvent.Begin b) {
                 writer = new FetchResponseWriter(b.number());
             } else if (e instanceof FetchEvent.Item item) {

@@ -140,6 +140,35 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     private boolean viewHold;
     private String selecting;
     private long selectingUidValidity;
+    /** A SEARCH with literals, taken whole so the view can read its criteria; then waiting to be sent. */
+    private SearchCapture searchCapture;
+    private SearchCapture pendingSearch;
+
+    /** The pieces of a SEARCH with literals: text ({@code String}) and literal octets ({@code byte[]}). */
+    private static final class SearchCapture {
+        static final int MAX_BYTES = 64 * 1024;
+        final String clientTag;
+        final ImapVerb verb;
+        final boolean uid;
+        final List<Object> parts = new ArrayList<>();
+        java.io.ByteArrayOutputStream literal;
+        int size;
+
+        SearchCapture(String clientTag, ImapVerb verb, boolean uid) {
+            this.clientTag = clientTag;
+            this.verb = verb;
+            this.uid = uid;
+        }
+
+        boolean add(String text) {
+            size += text.length();
+            parts.add(text);
+            return size <= MAX_BYTES;
+        }
+    }
+
+    /** The mailbox of the last COPY or MOVE sent, for the COPYUID in its answer. */
+    private String copyDestination;
     // APPENDs to mailboxes whose mail is stored encrypted (Drafts, Sent).
     private AppendFolders appendFolders;
     private CapturedAppend capture;
@@ -767,6 +796,10 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
             captureFromClient(msg);
             return;
         }
+        if (searchCapture != null) {
+            searchFromClient(msg);
+            return;
+        }
         if (msg instanceof LiteralChunk chunk) {
             if (discardCurrent) {
                 chunk.release();
@@ -820,6 +853,10 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
             selectingUidValidity = 0;
         }
         if (verb.equals(ImapVerb.APPEND) && startCapture(line)) {
+            line.release();
+            return;
+        }
+        if (fetchView != null && !line.isLast() && startSearchCapture(line)) {
             line.release();
             return;
         }
@@ -920,6 +957,138 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * A SEARCH whose criteria hold a literal (non-ASCII text, say) is taken whole, the proxy answering the client's
+     * "+" itself, when the provider takes non-synchronizing literals so the criteria can go on in one piece.
+     */
+    private boolean startSearchCapture(CommandLine line) {
+        if (state != State.SELECTED || !fetchView.isSelected() || line.literal() == null
+                || !upstreamCaps.acceptsNonSyncLiteral(Math.min(line.literal().size(), 4096))) {
+            return false;
+        }
+        boolean uid = line.verb().equals(ImapVerb.UID);
+        String args = line.arguments();
+        if (uid) {
+            if (!args.regionMatches(true, 0, "SEARCH ", 0, 7)) {
+                return false;
+            }
+            args = args.substring(7);
+        } else if (!line.verb().name().equals("SEARCH")) {
+            return false;
+        }
+        if (line.literal().size() > SearchCapture.MAX_BYTES) {
+            return false;
+        }
+        searchCapture = new SearchCapture(line.tag(), line.verb(), uid);
+        searchCapture.add(args);
+        searchCapture.literal = new java.io.ByteArrayOutputStream();
+        if (line.literal().synchronizing()) {
+            client.writeAndFlush(Unpooled.copiedBuffer("+ Ready\r\n", StandardCharsets.US_ASCII));
+        }
+        return true;
+    }
+
+    private void searchFromClient(Object msg) {
+        SearchCapture c = searchCapture;
+        if (msg instanceof LiteralChunk chunk) {
+            try {
+                c.size += chunk.content().readableBytes();
+                if (c.size <= SearchCapture.MAX_BYTES) {
+                    chunk.content().readBytes(c.literal, chunk.content().readableBytes());
+                }
+                if (chunk.isLast()) {
+                    c.parts.add(c.literal.toByteArray());
+                    c.literal = null;
+                }
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            } finally {
+                chunk.release();
+            }
+            return;
+        }
+        CommandLine line = (CommandLine) msg;
+        try {
+            boolean fits = c.add(line.content().toString(StandardCharsets.UTF_8));
+            if (line.literal() != null) {
+                if (!fits || line.literal().size() > SearchCapture.MAX_BYTES - c.size) {
+                    searchCapture = null;
+                    reply(c.clientTag, ImapError.bad("Search criteria too long"));
+                    discardCurrent = true;
+                    abortLiteralIfNeeded(line);
+                    return;
+                }
+                c.literal = new java.io.ByteArrayOutputStream();
+                if (line.literal().synchronizing()) {
+                    client.writeAndFlush(Unpooled.copiedBuffer("+ Ready\r\n", StandardCharsets.US_ASCII));
+                }
+                return;
+            }
+            searchCapture = null;
+            if (!fits) {
+                reply(c.clientTag, ImapError.bad("Search criteria too long"));
+                return;
+            }
+            viewHold = true;
+            if (!inFlight.isEmpty()) {
+                pendingSearch = c;
+                return;
+            }
+            searchCaptured(c);
+        } finally {
+            line.release();
+        }
+    }
+
+    /** A whole SEARCH with literals: its content keys answered by the view, then sent upstream in one piece. */
+    private void searchCaptured(SearchCapture c) {
+        SearchCriteria criteria;
+        try {
+            criteria = SearchCriteria.parse(c.parts);
+        } catch (SearchCriteria.Unparsed e) {
+            log.debug("imap session {} search criteria relayed as sent: {}", id, e.getMessage());
+            sendSearch(c, c.parts);
+            return;
+        }
+        if (criteria.contentKeys().isEmpty()) {
+            sendSearch(c, c.parts);
+            return;
+        }
+        fetchView.search(criteria.contentKeys(), (viewUids, matches) ->
+                sendSearch(c, criteria.rewriteParts(viewUids, matches)));
+    }
+
+    /** Sends SEARCH criteria in pieces, every literal non-synchronizing (the provider takes them). */
+    private void sendSearch(SearchCapture c, List<Object> parts) {
+        viewHold = false;
+        if (closing) {
+            return;
+        }
+        String proxyTag = tags.next();
+        inFlight.put(proxyTag, new InFlight(c.clientTag, proxyTag, c.verb));
+        upstreamQuietSince = System.nanoTime();
+        StringBuilder text = new StringBuilder(proxyTag + (c.uid ? " UID SEARCH " : " SEARCH "));
+        boolean first = true;
+        for (int i = 0; i < parts.size(); i++) {
+            Object part = parts.get(i);
+            if (part instanceof String t) {
+                text.append(t);
+                continue;
+            }
+            byte[] literal = (byte[]) part;
+            if (!text.isEmpty() && text.charAt(text.length() - 1) != ' ' && text.charAt(text.length() - 1) != '(') {
+                text.append(' ');
+            }
+            writeUpstream(new CommandLine(proxyTag, c.verb, Unpooled.copiedBuffer(text, StandardCharsets.UTF_8), first,
+                    LiteralSpec.nonSync(literal.length)));
+            writeUpstream(new LiteralChunk(Unpooled.wrappedBuffer(literal), true));
+            text.setLength(0);
+            first = false;
+        }
+        writeUpstream(new CommandLine(proxyTag, c.verb, Unpooled.copiedBuffer(text, StandardCharsets.UTF_8), first, null));
+        drainQueued();
+    }
+
     /** The client's FETCH as the view reads it, or null when it is not one the view needs to prepare. */
     private FetchRequest viewedFetch(CommandLine line) {
         boolean uid = line.verb().equals(ImapVerb.UID);
@@ -936,6 +1105,12 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
         ImapVerb verb = line.verb();
         String proxyTag = tags.next();
         InFlight f = new InFlight(line.tag(), proxyTag, verb, fetch);
+        if (fetchView != null && line.isLast()) {
+            String destination = copyDestination(verb, line.arguments());
+            if (destination != null) {
+                copyDestination = destination;
+            }
+        }
         String withoutContent = fetch == null ? null : fetchView.activate(fetch);
         if (inFlight.isEmpty()) {
             upstreamQuietSince = System.nanoTime();
@@ -1154,6 +1329,9 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
         if (f.fetch() != null && fetchView != null) {
             fetchView.deactivate();
         }
+        if (fetchView != null && ok) {
+            copyUid(line.code());
+        }
         if ((v.equals(ImapVerb.SELECT) || v.equals(ImapVerb.EXAMINE)) && ok && fetchView != null) {
             fetchView.selected(selecting, selectingUidValidity);
         }
@@ -1180,7 +1358,11 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
             return;
         }
         writeClient(out);
-        if (pendingAppend != null) {
+        if (pendingSearch != null && inFlight.isEmpty()) {
+            SearchCapture c = pendingSearch;
+            pendingSearch = null;
+            searchCaptured(c);
+        } else if (pendingAppend != null) {
             tryPendingAppend();
         } else if (viewHold && inFlight.isEmpty() && !fetchView.preparing() && appendInFlight == null) {
             viewHold = false; // the held FETCH may now be prepared
@@ -1189,6 +1371,9 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     }
 
     private void onUntagged(ResponseLine line) {
+        if (fetchView != null && line.isFirst()) {
+            followRemovals(line);
+        }
         MailboxUpdates.apply(mailbox, line);
         if (appendFolders != null && line.isFirst() && (line.name().equals("LIST") || line.name().equals("XLIST")
                 || line.name().equals("LSUB"))) {
@@ -1531,6 +1716,53 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
         if (name != null) {
             appendFolders.observeList(attributes, name);
         }
+    }
+
+    /** EXPUNGE and VANISHED take the messages' views out of the cache; COPYUID (of a MOVE) copies them. */
+    private void followRemovals(ResponseLine line) {
+        switch (line.name()) {
+            case "EXPUNGE" -> fetchView.expunged(mailbox.uid(line.number()));
+            case "VANISHED" -> {
+                List<ImapToken> t = line.tokens();
+                if (!t.isEmpty() && t.get(t.size() - 1) instanceof ImapToken.Atom set) {
+                    long[] uids = org.mailproxy.imap.mailbox.SequenceSet.expand(set.text(), 0, 100_000);
+                    if (uids != null) {
+                        for (long uid : uids) {
+                            fetchView.expunged(uid);
+                        }
+                    }
+                }
+            }
+            case "OK" -> copyUid(line.code());
+            default -> {
+            }
+        }
+    }
+
+    private void copyUid(String code) {
+        if (code != null && code.regionMatches(true, 0, "COPYUID ", 0, 8)) {
+            fetchView.copied(copyDestination, code);
+        }
+    }
+
+    /** The destination of a COPY or MOVE ({@code [UID] COPY|MOVE set mailbox}), or null. */
+    static String copyDestination(ImapVerb verb, String arguments) {
+        String args = arguments.strip();
+        if (verb.equals(ImapVerb.UID)) {
+            int sp = args.indexOf(' ');
+            if (sp < 0) {
+                return null;
+            }
+            String sub = args.substring(0, sp).toUpperCase(Locale.ROOT);
+            if (!sub.equals("COPY") && !sub.equals("MOVE")) {
+                return null;
+            }
+            args = args.substring(sp + 1).strip();
+        } else if (!verb.name().equals("COPY") && !verb.name().equals("MOVE")) {
+            return null;
+        }
+        int sp = args.indexOf(' ');
+        return sp < 0 ? null : mailboxArgument(args.substring(sp + 1));
     }
 
     private void releaseSink() {

@@ -118,6 +118,30 @@ public final class DecryptedMessages {
         }
     }
 
+    /**
+     * COPY or MOVE made the message {@code toUid} in {@code toMailbox} (RFC 4315 COPYUID): its view is the same, so
+     * the cache entry is copied instead of being made again from the provider's copy. Nothing happens when the
+     * source has no entry.
+     */
+    public void copy(String fromMailbox, long fromUidValidity, long fromUid, String toMailbox, long toUidValidity,
+                     long toUid) throws IOException {
+        Optional<CacheEntry> from = cache.get(fromMailbox, fromUidValidity, fromUid);
+        if (from.isEmpty()) {
+            return;
+        }
+        try (CacheEntry e = from.get();
+             CacheEntryWriter out = cache.writer(toMailbox, toUidValidity, toUid);
+             InputStream in = e.openStream(0)) {
+            in.transferTo(out);
+            out.commit(e.metadata());
+        }
+    }
+
+    /** EXPUNGE or VANISHED removed the message: so goes its view. */
+    public void remove(String mailbox, long uidValidity, long uid) throws IOException {
+        cache.remove(mailbox, uidValidity, uid);
+    }
+
     /** Whether the cache holds the view of the message. */
     public boolean has(String mailbox, long uidValidity, long uid) throws IOException {
         Optional<Result> r = lookup(mailbox, uidValidity, uid);

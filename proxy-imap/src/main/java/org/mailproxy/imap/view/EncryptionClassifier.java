@@ -22,6 +22,11 @@ public final class EncryptionClassifier {
         PGP_MIME,
         /** A text/plain body; decided by its first octets. */
         INLINE_CANDIDATE,
+        /**
+         * A multipart that holds an encrypted part somewhere among others (EFAIL's shape, SECURITY.md 4): never
+         * decrypted, but shown with the notice, so the view stands in for it too.
+         */
+        PARTLY_ENCRYPTED,
         PLAIN
     }
 
@@ -36,12 +41,53 @@ public final class EncryptionClassifier {
         }
         List<ImapValue> items = root.items();
         if (items.get(0) instanceof ImapValue.ListValue) {
-            return isPgpMime(items) ? Kind.PGP_MIME : Kind.PLAIN;
+            if (isPgpMime(items)) {
+                return Kind.PGP_MIME;
+            }
+            return holdsEncryptedPart(root, 0) ? Kind.PARTLY_ENCRYPTED : Kind.PLAIN;
         }
         if (items.size() >= 2 && "text".equals(lower(items.get(0))) && "plain".equals(lower(items.get(1)))) {
             return Kind.INLINE_CANDIDATE;
         }
         return Kind.PLAIN;
+    }
+
+    /** Whether a part below this multipart is multipart/encrypted or application/pgp-encrypted. */
+    private static boolean holdsEncryptedPart(ImapValue.ListValue multipart, int depth) {
+        for (ImapValue child : multipart.items()) {
+            if (!(child instanceof ImapValue.ListValue part)) {
+                return false; // the subtype: no more parts
+            }
+            if (isEncryptedPart(part, depth + 1)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isEncryptedPart(ImapValue.ListValue part, int depth) {
+        List<ImapValue> items = part.items();
+        if (depth > 100 || items.isEmpty()) {
+            return false;
+        }
+        if (items.get(0) instanceof ImapValue.ListValue) {
+            return "encrypted".equals(lower(subtypeAfterParts(items))) || holdsEncryptedPart(part, depth);
+        }
+        if (items.size() >= 2 && "application".equals(lower(items.get(0)))
+                && "pgp-encrypted".equals(lower(items.get(1)))) {
+            return true;
+        }
+        // message/rfc822: the encapsulated message's structure is the ninth item
+        return items.size() > 8 && "message".equals(lower(items.get(0))) && "rfc822".equals(lower(items.get(1)))
+                && items.get(8) instanceof ImapValue.ListValue inner && isEncryptedPart(inner, depth + 1);
+    }
+
+    private static ImapValue subtypeAfterParts(List<ImapValue> items) {
+        int n = 0;
+        while (n < items.size() && items.get(n) instanceof ImapValue.ListValue) {
+            n++;
+        }
+        return n < items.size() ? items.get(n) : null;
     }
 
     /** A multipart: its parts, then the subtype, then (extension data) the parameter list. */

@@ -43,7 +43,11 @@ public final class SearchCriteria {
     private record Word(String text) implements Token {
     }
 
-    private record Str(String text) implements Token {
+    /** A string argument; {@code octets} when it came as a literal (and goes upstream as one). */
+    private record Str(String text, byte[] octets) implements Token {
+        Str(String text) {
+            this(text, null);
+        }
     }
 
     private record Paren(boolean open) implements Token {
@@ -56,9 +60,16 @@ public final class SearchCriteria {
     private final List<Token> tokens;
     private final List<Place> places;
 
+    private final List<byte[]> literals = new ArrayList<>();
+
     private SearchCriteria(List<Token> tokens, List<Place> places) {
         this.tokens = tokens;
         this.places = places;
+        for (Token t : tokens) {
+            if (t instanceof Str s && s.octets() != null) {
+                literals.add(s.octets());
+            }
+        }
     }
 
     /** The content keys, in order. */
@@ -68,7 +79,26 @@ public final class SearchCriteria {
 
     /** The arguments of {@code SEARCH} (after the verb, or after {@code SEARCH} of {@code UID SEARCH}). */
     public static SearchCriteria parse(String arguments) throws Unparsed {
-        List<Token> tokens = tokenize(arguments);
+        return parse(List.of(arguments));
+    }
+
+    /**
+     * Arguments that came in pieces: text (a {@code String}) and, between pieces, the octets of a literal (a
+     * {@code byte[]}, decoded as UTF-8 for matching, sent upstream as the same octets).
+     */
+    public static SearchCriteria parse(List<Object> parts) throws Unparsed {
+        List<Token> tokens = new ArrayList<>();
+        for (Object part : parts) {
+            if (part instanceof byte[] literal) {
+                tokens.add(new Str(new String(literal, java.nio.charset.StandardCharsets.UTF_8), literal));
+            } else {
+                tokens.addAll(tokenize((String) part));
+            }
+        }
+        return ofTokens(tokens);
+    }
+
+    private static SearchCriteria ofTokens(List<Token> tokens) throws Unparsed {
         int i = 0;
         if (i < tokens.size() && tokens.get(i) instanceof Word w && w.text().equalsIgnoreCase("RETURN")) {
             i++;
@@ -174,6 +204,19 @@ public final class SearchCriteria {
      * (in {@link #contentKeys} order), the UIDs of the view messages that match it.
      */
     public String rewrite(Set<Long> viewUids, List<Set<Long>> matches) {
+        List<Object> parts = rewriteParts(viewUids, matches);
+        if (parts.size() != 1) {
+            throw new IllegalStateException("the criteria hold literals: use rewriteParts");
+        }
+        return (String) parts.get(0);
+    }
+
+    /**
+     * {@link #rewrite} for criteria with literals: text ({@code String}) and literal octets ({@code byte[]}) in
+     * order; the text before a literal ends where its {@code {n}} marker goes.
+     */
+    public List<Object> rewriteParts(Set<Long> viewUids, List<Set<Long>> matches) {
+        List<Object> parts = new ArrayList<>();
         StringBuilder out = new StringBuilder();
         int p = 0;
         for (int i = 0; i < tokens.size(); ) {
@@ -198,8 +241,23 @@ public final class SearchCriteria {
             out.append(serialize(i, i + 1));
             i++;
         }
-        return out.toString().strip();
+        String text = out.toString().strip();
+        // split at the literal markers serialize() left
+        int from = 0;
+        int at;
+        while ((at = text.indexOf(LITERAL_MARK, from)) >= 0) {
+            int end = text.indexOf(LITERAL_END, at + LITERAL_MARK.length());
+            int index = Integer.parseInt(text.substring(at + LITERAL_MARK.length(), end));
+            parts.add(text.substring(from, at));
+            parts.add(literals.get(index));
+            from = end + LITERAL_END.length();
+        }
+        parts.add(text.substring(from));
+        return parts;
     }
+
+    private static final String LITERAL_MARK = "\u0000L";
+    private static final String LITERAL_END = "\u0000";
 
     private static void space(StringBuilder out) {
         if (out.length() > 0 && out.charAt(out.length() - 1) != ' ' && out.charAt(out.length() - 1) != '(') {
@@ -227,6 +285,8 @@ public final class SearchCriteria {
             }
             if (t instanceof Word w) {
                 out.append(w.text());
+            } else if (t instanceof Str s && s.octets() != null) {
+                out.append(LITERAL_MARK).append(literals.indexOf(s.octets())).append(LITERAL_END);
             } else if (t instanceof Str s) {
                 out.append('"').append(s.text().replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
             }

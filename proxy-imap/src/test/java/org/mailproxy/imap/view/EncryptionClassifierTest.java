@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.mailproxy.imap.view.EncryptionClassifier.Kind.INLINE_CANDIDATE;
 import static org.mailproxy.imap.view.EncryptionClassifier.Kind.PGP_MIME;
+import static org.mailproxy.imap.view.EncryptionClassifier.Kind.PARTLY_ENCRYPTED;
 import static org.mailproxy.imap.view.EncryptionClassifier.Kind.PLAIN;
 
 /** BODYSTRUCTUREs as Dovecot writes them, through the real response decoder and FETCH parser. */
@@ -60,20 +61,36 @@ class EncryptionClassifierTest {
 
     @Test
     void lookalikesAreNotPgpMime() throws Exception {
-        // no protocol parameter, S/MIME's protocol, a third part, the parts swapped, encrypted only deeper inside
+        // no protocol parameter, S/MIME's protocol, a third part, the parts swapped: not decrypted, but an encrypted
+        // part among others is what EFAIL sends, so the view stands in for them (shown with the notice)
         assertThat(EncryptionClassifier.classify(bodystructure("(" + PGP_MIME_PARTS + " \"encrypted\")")))
-                .isEqualTo(PLAIN);
+                .isEqualTo(PARTLY_ENCRYPTED);
         assertThat(EncryptionClassifier.classify(bodystructure("(" + PGP_MIME_PARTS
-                + " \"encrypted\" (\"protocol\" \"application/pkcs7-mime\"))"))).isEqualTo(PLAIN);
+                + " \"encrypted\" (\"protocol\" \"application/pkcs7-mime\"))"))).isEqualTo(PARTLY_ENCRYPTED);
         assertThat(EncryptionClassifier.classify(bodystructure("(" + PGP_MIME_PARTS
                 + "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 3 1) \"encrypted\" (\"protocol\" \"application/pgp-encrypted\"))")))
-                .isEqualTo(PLAIN);
+                .isEqualTo(PARTLY_ENCRYPTED);
         String swapped = PGP_MIME_PARTS.substring(PGP_MIME_PARTS.indexOf(")(") + 1)
                 + PGP_MIME_PARTS.substring(0, PGP_MIME_PARTS.indexOf(")(") + 1);
         assertThat(EncryptionClassifier.classify(bodystructure("(" + swapped
-                + " \"encrypted\" (\"protocol\" \"application/pgp-encrypted\"))"))).isEqualTo(PLAIN);
-        assertThat(EncryptionClassifier.classify(bodystructure("((\"text\" \"plain\" NIL NIL NIL \"7bit\" 3 1)(" + PGP_MIME_PARTS
-                + " \"encrypted\" (\"protocol\" \"application/pgp-encrypted\")) \"mixed\")"))).isEqualTo(PLAIN);
+                + " \"encrypted\" (\"protocol\" \"application/pgp-encrypted\"))"))).isEqualTo(PARTLY_ENCRYPTED);
+    }
+
+    @Test
+    void anEncryptedPartAmongOthersIsPartlyEncrypted() throws Exception {
+        // EFAIL: attacker text, the encrypted part, attacker text
+        assertThat(EncryptionClassifier.classify(bodystructure("((\"text\" \"plain\" NIL NIL NIL \"7bit\" 3 1)("
+                + PGP_MIME_PARTS + " \"encrypted\" (\"protocol\" \"application/pgp-encrypted\"))"
+                + "(\"text\" \"html\" NIL NIL NIL \"7bit\" 3 1) \"mixed\")"))).isEqualTo(PARTLY_ENCRYPTED);
+        // a forwarded encrypted message inside a message/rfc822 part
+        assertThat(EncryptionClassifier.classify(bodystructure("((\"text\" \"plain\" NIL NIL NIL \"7bit\" 3 1)"
+                + "(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 900 NIL (" + PGP_MIME_PARTS
+                + " \"encrypted\" (\"protocol\" \"application/pgp-encrypted\")) 20) \"mixed\")")))
+                .isEqualTo(PARTLY_ENCRYPTED);
+        // plain multiparts stay plain
+        assertThat(EncryptionClassifier.classify(bodystructure("((\"text\" \"plain\" NIL NIL NIL \"7bit\" 3 1)"
+                + "((\"text\" \"plain\" NIL NIL NIL \"7bit\" 3 1)(\"text\" \"html\" NIL NIL NIL \"7bit\" 3 1) "
+                + "\"alternative\") \"mixed\")"))).isEqualTo(PLAIN);
     }
 
     @Test

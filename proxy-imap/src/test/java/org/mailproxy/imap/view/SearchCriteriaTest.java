@@ -32,6 +32,18 @@ class SearchCriteriaTest {
     }
 
     @Test
+    void literalsKeepTheirOctetsAndPlace() throws Exception {
+        byte[] word = "grüße".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        SearchCriteria c = SearchCriteria.parse(List.of("CHARSET UTF-8 BODY ", word, " UNSEEN"));
+        assertThat(c.contentKeys()).containsExactly(new SearchCriteria.Key("BODY", List.of("grüße")));
+        List<Object> parts = c.rewriteParts(new TreeSet<>(Set.of(7L)), List.of(Set.of(7L)));
+        assertThat(parts).hasSize(3);
+        assertThat(parts.get(0)).isEqualTo("CHARSET UTF-8 OR (NOT UID 7 BODY ");
+        assertThat(parts.get(1)).isSameAs(word);
+        assertThat(parts.get(2)).isEqualTo(") (UID 7) UNSEEN");
+    }
+
+    @Test
     void withoutEncryptedMailTheCriteriaStayAsSent() throws Exception {
         SearchCriteria c = SearchCriteria.parse("OR (FROM a) (TO \"b\\\"c\") SEEN");
         assertThat(c.rewrite(Set.of(), List.of(Set.of(), Set.of()))).isEqualTo("OR (FROM a) (TO \"b\\\"c\") SEEN");

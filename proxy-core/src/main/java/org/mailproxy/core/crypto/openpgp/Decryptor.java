@@ -1,6 +1,5 @@
 package org.mailproxy.core.crypto.openpgp;
 
-import org.bouncycastle.bcpg.ArmoredInputStream;
 import org.bouncycastle.bcpg.SymmetricKeyAlgorithmTags;
 import org.bouncycastle.openpgp.PGPCompressedData;
 import org.bouncycastle.openpgp.PGPEncryptedData;
@@ -215,7 +214,7 @@ public final class Decryptor {
         }
         InputStream lines = new LimitedInputStream(in, null, limits.maxArmorLineLength());
         // a wrong CRC24 alone does not reject (RFC 9580 §6.1); integrity comes from the MDC/AEAD
-        return ArmoredInputStream.builder().setIgnoreCRC(true).build(lines);
+        return new ArmorInputStream(lines, limits.maxArmorLineLength());
     }
 
     /**
