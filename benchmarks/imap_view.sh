@@ -238,7 +238,7 @@ say "starting mailproxy"
 start_proxy "$JAVA_OPTS" cold
 # shellcheck disable=SC2086
 out "proxy JVM options: ${JAVA_OPTS:-(none)}; ergonomics: $(java $JAVA_OPTS -XX:+PrintCommandLineFlags -version 2>&1 | head -1)"
-out "proxy log on start: $(grep -i -m2 -e 'unlock' -e 'account' "$RUN/logs/proxy.log" | cut -c1-160 | tr '\n' ' ' || true)"
+out "proxy log on start: $(grep -m1 -e 'unlocked' "$RUN/logs/proxy.log" | sed 's/^.* - //' || echo '(no key unlocked)')"
 
 # ---------------------------------------------------------------------------------------------------------------
 case "$(mbsync --version | awk '{print $2}')" in

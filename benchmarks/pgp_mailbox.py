@@ -33,6 +33,7 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import seed_mailbox  # noqa: E402  the same generator, so the plaintext matches relay.sh's mailbox
 import smtp_load  # noqa: E402  the big message's parts and its verification
