@@ -243,7 +243,13 @@ public final class PgpMimeDecryptor {
                 head.append(status(sigs).toWire());
                 head.append("\r\n");
                 o.write(head.toString().getBytes(StandardCharsets.UTF_8));
-                plain.transferTo(o);
+                Optional<String> mixed = hp == DecryptedMessage.HeaderProtection.NONE ? Optional.empty()
+                        : LegacyDisplay.mixedBoundary(innerType);
+                if (mixed.isPresent()) {
+                    LegacyDisplay.copyWithout(plain, o, mixed.get());
+                } else {
+                    plain.transferTo(o);
+                }
             }
             Spool done = out;
             out = null;

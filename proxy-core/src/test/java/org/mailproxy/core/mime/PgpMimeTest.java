@@ -294,6 +294,31 @@ class PgpMimeTest {
         }
     }
 
+    @Test
+    void enigmailsLegacyDisplayPartIsRemovedOnceTheHeadersArePromoted() throws Exception {
+        String legacyPart = "--------------tbInner0123\r\n"
+                + "Content-Type: text/rfc822-headers; protected-headers=\"v1\"\r\n"
+                + "Content-Disposition: inline\r\n\r\n"
+                + "Subject: Quarterly numbers\r\n\r\n";
+        String inner = thunderbirdInner();
+        int firstPart = inner.indexOf("--------------tbInner0123\r\n");
+        String withLegacy = inner.substring(0, firstPart) + legacyPart + inner.substring(firstPart);
+        String wire = thunderbirdOuter(armored(withLegacy.getBytes(StandardCharsets.US_ASCII), true));
+        String expectedBody = inner.substring(inner.indexOf("\r\n\r\n") + 4);
+        try (DecryptedMessage m = receive(wire.getBytes(StandardCharsets.US_ASCII))) {
+            String t = text(m);
+            assertThat(t).contains("Subject: Quarterly numbers\r\n").doesNotContain("text/rfc822-headers");
+            assertThat(t.substring(t.indexOf("\r\n\r\n") + 4)).isEqualTo(expectedBody);
+        }
+        // a first part of another type stays, and so does everything without header protection
+        String plainFirst = inner.substring(0, firstPart) + legacyPart.replace("text/rfc822-headers", "text/plain")
+                + inner.substring(firstPart);
+        try (DecryptedMessage m = receive(thunderbirdOuter(armored(plainFirst.getBytes(StandardCharsets.US_ASCII),
+                true)).getBytes(StandardCharsets.US_ASCII))) {
+            assertThat(text(m)).contains("Content-Type: text/plain; protected-headers=\"v1\"");
+        }
+    }
+
     static String signedInner(String from, String text) throws Exception {
         String part1 = "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n" + text;
         String sig = new String(org.mailproxy.core.crypto.openpgp.DetachedSigner.sign(aliceKey,
