@@ -101,10 +101,14 @@ public final class AccountViews implements AutoCloseable {
             Keyring ring = keyring.get();
             MessageCache cache = MessageCache.open(MessageCache.directoryFor(cacheRoot, email), ring, key.get(),
                     maxCacheBytes, MessageCache.DEFAULT_MAX_METADATA_BYTES);
-            PgpMimeDecryptor decryptor = new PgpMimeDecryptor(
-                    new Decryptor(ring, List.of(key.get()), OpenPgpLimits.DEFAULTS, null),
-                    new DetachedVerifier(ring), OpenPgpLimits.DEFAULTS, null);
-            DecryptedMessages views = new DecryptedMessages(cache, decryptor);
+            UnlockedKey own = key.get();
+            // built per message on the live keyring: a contact's certificate imported while the daemon runs
+            // verifies that contact's signatures from the next message on
+            DecryptedMessages views = new DecryptedMessages(cache, () -> {
+                Keyring current = keyring.get();
+                return new PgpMimeDecryptor(new Decryptor(current, List.of(own), OpenPgpLimits.DEFAULTS, null),
+                        new DetachedVerifier(current), OpenPgpLimits.DEFAULTS, null);
+            });
             open.put(k, views);
             return Optional.of(views);
         } catch (IOException | RuntimeException e) {

@@ -80,13 +80,22 @@ public final class DecryptedMessages {
     private static final int MAX_HEADER_BYTES = 1 << 20;
 
     private final MessageCache cache;
-    private final PgpMimeDecryptor decryptor;
+    private final java.util.function.Supplier<PgpMimeDecryptor> decryptor;
     private final Map<Key, CompletableFuture<Void>> inFlight = new ConcurrentHashMap<>();
 
     private record Key(String mailbox, long uidValidity, long uid) {
     }
 
     public DecryptedMessages(MessageCache cache, PgpMimeDecryptor decryptor) {
+        this(cache, () -> decryptor);
+        Objects.requireNonNull(decryptor, "decryptor");
+    }
+
+    /**
+     * @param decryptor asked once per message made, so that one built on the live keyring verifies signatures with
+     *                  the contacts' certificates imported since
+     */
+    public DecryptedMessages(MessageCache cache, java.util.function.Supplier<PgpMimeDecryptor> decryptor) {
         this.cache = Objects.requireNonNull(cache, "cache");
         this.decryptor = Objects.requireNonNull(decryptor, "decryptor");
     }
@@ -190,7 +199,7 @@ public final class DecryptedMessages {
             Outcome outcome;
             Source view;
             try (InputStream in = raw.open()) {
-                m = decryptor.decrypt(in);
+                m = decryptor.get().decrypt(in);
             } catch (DecryptionFailedException e) {
                 m = null;
             }
