@@ -97,6 +97,38 @@ final class LegacyDisplay {
         return b.size() == 0 ? null : b.toByteArray();
     }
 
+    /**
+     * RFC 9788's legacy display element: a text/plain body marked {@code hp-legacy-display="1"} starts with the
+     * protected header fields as text, up to a blank line, for clients that cannot read protected headers. Copies
+     * the body without those lines (only for a body sent as it is, not quoted-printable or base64).
+     */
+    static void copyWithoutElement(InputStream body, OutputStream out) throws IOException {
+        java.io.BufferedInputStream in = new java.io.BufferedInputStream(body, 16 * 1024);
+        in.mark(MAX_PART_HEADER + 2);
+        byte[] line;
+        int read = 0;
+        while ((line = readLine(in, MAX_PART_HEADER)) != null) {
+            read += line.length;
+            if (read > MAX_PART_HEADER) {
+                break;
+            }
+            if (line.length == 1 && line[0] == '\n' || line.length == 2 && line[0] == '\r' && line[1] == '\n') {
+                in.transferTo(out); // the element ended at this blank line
+                return;
+            }
+        }
+        in.reset(); // no element that ends: the body as it came
+        in.transferTo(out);
+    }
+
+    /** Whether {@code type} is a text/plain body with RFC 9788's legacy display element (identity encoding only). */
+    static boolean hasElement(Optional<HeaderField> type, Optional<HeaderField> encoding) {
+        String cte = encoding.map(f -> f.unfolded().trim().toLowerCase(Locale.ROOT)).orElse("7bit");
+        return "text/plain".equals(Headers.mediaType(type))
+                && Headers.parameter(type, "hp-legacy-display").map(v -> v.trim().equals("1")).orElse(false)
+                && (cte.equals("7bit") || cte.equals("8bit") || cte.equals("binary"));
+    }
+
     /** Whether {@code type} is a multipart/mixed whose first part may be a legacy display part. */
     static Optional<String> mixedBoundary(Optional<HeaderField> type) {
         if (!"multipart/mixed".equals(Headers.mediaType(type).toLowerCase(Locale.ROOT))) {

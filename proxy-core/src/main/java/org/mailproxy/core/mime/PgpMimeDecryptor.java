@@ -247,6 +247,9 @@ public final class PgpMimeDecryptor {
                         : LegacyDisplay.mixedBoundary(innerType);
                 if (mixed.isPresent()) {
                     LegacyDisplay.copyWithout(plain, o, mixed.get());
+                } else if (hp == DecryptedMessage.HeaderProtection.RFC9788
+                        && LegacyDisplay.hasElement(innerType, Headers.first(inner, "Content-Transfer-Encoding"))) {
+                    LegacyDisplay.copyWithoutElement(plain, o);
                 } else {
                     plain.transferTo(o);
                 }

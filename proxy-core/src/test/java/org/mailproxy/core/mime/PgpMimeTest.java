@@ -319,6 +319,31 @@ class PgpMimeTest {
         }
     }
 
+    @Test
+    void rfc9788sLegacyDisplayElementIsRemovedFromAPlainTextBody() throws Exception {
+        String inner = "Content-Type: text/plain; charset=utf-8; hp=\"cipher\"; hp-legacy-display=\"1\"\r\n"
+                + "From: Alice <alice@example.org>\r\nTo: bob@example.org\r\nSubject: Quarterly numbers\r\n\r\n"
+                + "Subject: Quarterly numbers\r\n\r\nSee attached.\r\n";
+        try (DecryptedMessage m = receive(thunderbirdOuter(armored(inner.getBytes(StandardCharsets.US_ASCII), true))
+                .getBytes(StandardCharsets.US_ASCII))) {
+            assertThat(m.headerProtection()).isEqualTo(DecryptedMessage.HeaderProtection.RFC9788);
+            String t = text(m);
+            assertThat(t.substring(t.indexOf("\r\n\r\n") + 4)).isEqualTo("See attached.\r\n");
+        }
+        // not marked, or quoted-printable: the body as it came
+        for (String type : new String[]{"Content-Type: text/plain; charset=utf-8; hp=\"cipher\"\r\n",
+                "Content-Type: text/plain; hp=\"cipher\"; hp-legacy-display=\"1\"\r\n"
+                        + "Content-Transfer-Encoding: quoted-printable\r\n"}) {
+            String other = type + inner.substring(inner.indexOf("\r\n") + 2);
+            try (DecryptedMessage m = receive(thunderbirdOuter(armored(other.getBytes(StandardCharsets.US_ASCII), true))
+                    .getBytes(StandardCharsets.US_ASCII))) {
+                String t = text(m);
+                assertThat(t.substring(t.indexOf("\r\n\r\n") + 4))
+                        .isEqualTo("Subject: Quarterly numbers\r\n\r\nSee attached.\r\n");
+            }
+        }
+    }
+
     static String signedInner(String from, String text) throws Exception {
         String part1 = "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n" + text;
         String sig = new String(org.mailproxy.core.crypto.openpgp.DetachedSigner.sign(aliceKey,
