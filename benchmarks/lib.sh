@@ -16,6 +16,17 @@ median_stdin() {
 }
 
 # Dovecot and Postfix from the test stack on the benchmark's ports, into $STACK.
+# free_ports N: N free loopback ports, all held at once while chosen so that they differ, on one line.
+free_ports() {
+  python3 - "$1" <<'PY'
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+
 start_test_stack() {
   start_once() {
     TESTSTACK_IMAPS_PORT=$P_IMAPS TESTSTACK_IMAP_PORT=$P_IMAP TESTSTACK_SUBMISSION_PORT=$P_SUB \

@@ -83,14 +83,7 @@ trap 'exit 130' INT TERM
 
 
 # Free loopback ports, all held at once while chosen so that they differ.
-read -r P_IMAPS P_IMAP P_SUB P_SUBS P_PROXY P_PROXY_SMTP P_STUNNEL < <(python3 - <<'PY'
-import socket
-socks = [socket.socket() for _ in range(7)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
-)
+read -r P_IMAPS P_IMAP P_SUB P_SUBS P_PROXY P_PROXY_SMTP P_STUNNEL < <(free_ports 7)
 
 ulimit -n "$(ulimit -Hn)"
 

@@ -124,14 +124,7 @@ APP="$RUN/app/$(basename "$JAR")"
 rm -rf "$RUN/src"
 
 # Free loopback ports, all held at once while chosen so that they differ.
-read -r P_IMAPS P_IMAP P_SUB P_SUBS P_PROXY_IMAP P_PROXY_SMTP < <(python3 - <<'PY'
-import socket
-socks = [socket.socket() for _ in range(6)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
-)
+read -r P_IMAPS P_IMAP P_SUB P_SUBS P_PROXY_IMAP P_PROXY_SMTP < <(free_ports 6)
 ulimit -n "$(ulimit -Hn)"
 
 out "mailproxy SMTP benchmark, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
