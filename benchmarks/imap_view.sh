@@ -179,23 +179,7 @@ out "payload packets (gpg defaults): $(gpg --batch --pinentry-mode loopback --pa
 
 # ---------------------------------------------------------------------------------------------------------------
 say "starting stunnel"
-cat > "$RUN/stunnel.conf" <<EOC
-foreground = yes
-pid =
-debug = warning
-output = $RUN/logs/stunnel.log
-[imap]
-client = yes
-accept = 127.0.0.1:$P_STUNNEL
-connect = 127.0.0.1:$P_IMAPS
-sni = localhost
-verifyChain = yes
-checkHost = localhost
-CAfile = $CA
-sslVersionMin = TLSv1.2
-EOC
-stunnel4 "$RUN/stunnel.conf" </dev/null >>"$RUN/logs/stunnel.log" 2>&1 &
-STUNNEL_PID=$!
+start_stunnel
 
 wait_port() {
   local i

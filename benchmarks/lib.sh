@@ -27,6 +27,28 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
 }
 
+# start_stunnel: the baseline, stunnel in client mode (plain on 127.0.0.1:$P_STUNNEL, TLS to Dovecot's
+# 127.0.0.1:$P_IMAPS verified against $CA); sets STUNNEL_PID. Logs to $RUN/logs/stunnel.log.
+start_stunnel() {
+  cat > "$RUN/stunnel.conf" <<EOC
+foreground = yes
+pid =
+debug = warning
+output = $RUN/logs/stunnel.log
+[imap]
+client = yes
+accept = 127.0.0.1:$P_STUNNEL
+connect = 127.0.0.1:$P_IMAPS
+sni = localhost
+verifyChain = yes
+checkHost = localhost
+CAfile = $CA
+sslVersionMin = TLSv1.2
+EOC
+  stunnel4 "$RUN/stunnel.conf" </dev/null >>"$RUN/logs/stunnel.log" 2>&1 &
+  STUNNEL_PID=$!
+}
+
 start_test_stack() {
   start_once() {
     TESTSTACK_IMAPS_PORT=$P_IMAPS TESTSTACK_IMAP_PORT=$P_IMAP TESTSTACK_SUBMISSION_PORT=$P_SUB \

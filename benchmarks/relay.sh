@@ -109,23 +109,7 @@ out "mailbox: $seeded (seed $SEED); Dovecot: $counted"
 
 # ---------------------------------------------------------------------------------------------------------------
 say "starting stunnel and mailproxy"
-cat > "$RUN/stunnel.conf" <<EOC
-foreground = yes
-pid =
-debug = warning
-output = $RUN/logs/stunnel.log
-[imap]
-client = yes
-accept = 127.0.0.1:$P_STUNNEL
-connect = 127.0.0.1:$P_IMAPS
-sni = localhost
-verifyChain = yes
-checkHost = localhost
-CAfile = $CA
-sslVersionMin = TLSv1.2
-EOC
-stunnel4 "$RUN/stunnel.conf" </dev/null >>"$RUN/logs/stunnel.log" 2>&1 &
-STUNNEL_PID=$!
+start_stunnel
 
 # A private copy of the proxy, so that a rebuild in the checkout during the run cannot change what is measured.
 mkdir -p "$RUN/app" "$RUN/proxy-data"
