@@ -1,5 +1,6 @@
 package org.mailproxy.app;
 
+import org.mailproxy.app.systemd.JournalStream;
 import org.mailproxy.config.ConfigError;
 import picocli.CommandLine;
 
@@ -54,12 +55,14 @@ public final class Main {
         cl.setOut(environment.out());
         cl.setErr(environment.err());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            // Under systemd the line goes to the journal: with the err priority prefix, as the log lines have theirs.
             if (e instanceof ConfigError) {
-                environment.err().println(e.getMessage());
+                environment.err().println(JournalStream.errorPrefix() + e.getMessage());
                 return USAGE;
             }
             org.slf4j.LoggerFactory.getLogger(Main.class).debug("command failed", e);
-            environment.err().println("mailproxy: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
+            environment.err().println(JournalStream.errorPrefix() + "mailproxy: "
+                    + (e.getMessage() != null ? e.getMessage() : e.toString()));
             return FAILURE;
         });
         int code = cl.execute(args);

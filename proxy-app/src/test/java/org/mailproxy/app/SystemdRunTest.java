@@ -99,4 +99,19 @@ class SystemdRunTest {
                 .anyMatch(l -> l.startsWith("<4>WARN  ") && l.contains("no accounts"))
                 .anyMatch(l -> l.startsWith("<6>INFO  ") && l.contains("mailproxy stopped"));
     }
+
+    @Test
+    void aFailedStartIsOneLineAtErrPriority() throws Exception {
+        Path stderr = tmp.resolve("stderr");
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"));
+             NotifySocket manager = NotifySocket.atPath(tmp.resolve("notify"))) {
+            Process p = start(manager.notifySocket(), null, stderr, taken.getLocalPort());
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).isEqualTo(2);
+            assertThat(manager.received()).isEmpty();
+        }
+        assertThat(Files.readAllLines(stderr)).containsExactly("<3>mailproxy.conf:3: mailproxy.imap.listen: 127.0.0.1:"
+                + Files.readString(tmp.resolve("mailproxy.conf")).replaceAll("(?s).*imap.listen = \"127.0.0.1:(\\d+)\".*", "$1")
+                + " is already in use");
+    }
 }

@@ -29,6 +29,14 @@ public final class JournalStream extends PropertyDefinerBase {
         return format(System.getenv(), identity(Path.of("/proc/self/fd/2")));
     }
 
+    /**
+     * {@code <3>} (err) when this process's standard error is the journal, else nothing: for the one line a command
+     * prints to stderr itself when it fails (a configuration error that stops the daemon's start).
+     */
+    public static String errorPrefix() {
+        return JOURNAL.equals(format(System.getenv(), identity(Path.of("/proc/self/fd/2")))) ? "<3>" : "";
+    }
+
     /** {@code JOURNAL} when {@code JOURNAL_STREAM} names {@code stderr} ({@code device:inode}), else {@code STDERR}. */
     static String format(Map<String, String> environment, Optional<String> stderr) {
         String stream = environment.get("JOURNAL_STREAM");
