@@ -90,7 +90,7 @@ class SystemdServiceE2eTest {
      * the base, so a run after an unchanged build starts at once (the engine's layer cache is not used through its
      * Docker API here), and a changed file builds anew.
      */
-    private static DockerImageName image() throws Exception {
+    static DockerImageName image() throws Exception {
         String base = baseImage();
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
         for (String file : List.of("Dockerfile", "dovecot.conf")) {
@@ -114,7 +114,7 @@ class SystemdServiceE2eTest {
         return DockerImageName.parse(name);
     }
 
-    private static boolean engineAvailable() {
+    static boolean engineAvailable() {
         try {
             return DockerClientFactory.instance().isDockerAvailable();
         } catch (RuntimeException e) {
