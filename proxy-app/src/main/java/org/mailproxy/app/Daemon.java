@@ -14,6 +14,7 @@ import org.mailproxy.config.MailproxyConfig;
 import org.mailproxy.core.crypto.openpgp.AccountKeys;
 import org.mailproxy.core.crypto.openpgp.KeyException;
 import org.mailproxy.core.crypto.openpgp.PassphraseSource;
+import org.mailproxy.app.http.AutoconfigEndpoint;
 import org.mailproxy.app.http.HealthEndpoint;
 import org.mailproxy.app.http.HttpListener;
 import org.mailproxy.app.http.MetricsEndpoint;
@@ -172,10 +173,15 @@ public final class Daemon implements AutoCloseable {
     /** {@code /metrics}, {@code /health} (probing as {@code mailproxy check} does) and the autoconfiguration. */
     private static ProxyService httpListener(ListenAddress listen, ProxyContext context,
                                              PrometheusMeterRegistry registry, ProxyService imap, ProxyService smtp) {
+        MailproxyConfig config = context.config();
         return new HttpListener(listen, List.of(
                 new MetricsEndpoint(registry),
-                HealthEndpoint.create(context.config(), context.accountKeys(), new ImapUpstreamProbe(context),
-                        new SmtpUpstreamProbe(context), Version.current())));
+                HealthEndpoint.create(config, context.accountKeys(), new ImapUpstreamProbe(context),
+                        new SmtpUpstreamProbe(context), Version.current()),
+                new AutoconfigEndpoint(config.accounts(),
+                        new AutoconfigEndpoint.Listener(config.imap().listen().host(), imap.boundAddress().getPort()),
+                        new AutoconfigEndpoint.Listener(config.smtp().listen().host(), smtp.boundAddress().getPort()),
+                        config.localTls().mode())));
     }
 
     /**

@@ -52,8 +52,8 @@ public final class HealthEndpoint implements Endpoint, AutoCloseable {
     public static HealthEndpoint create(MailproxyConfig config, AccountKeys keys, UpstreamProbe imapProbe,
                                         UpstreamProbe smtpProbe, String version) {
         UpstreamMonitor monitor = new UpstreamMonitor(config.accounts(),
-                imapProbe, config.imap().upstreamConnectTimeout(),
-                smtpProbe, config.smtp().upstreamConnectTimeout(),
+                imapProbe, config.imap().upstreamConnectTimeout().plus(UpstreamMonitor.EXTRA_WAIT),
+                smtpProbe, config.smtp().upstreamConnectTimeout().plus(UpstreamMonitor.EXTRA_WAIT),
                 config.httpHealthInterval(), Clock.systemUTC());
         return new HealthEndpoint(config.accounts(), keys, monitor, version, FIRST_WAIT);
     }

@@ -32,8 +32,8 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>At most one probe per upstream runs at a time, and one starts per upstream per interval at most. Probing
  * starts with {@link #start()} (the first {@code /health} request), so a daemon nobody checks does not contact
- * its providers. A probe that does not finish within its protocol's connect timeout plus {@link #EXTRA_WAIT}
- * counts as unreachable.
+ * its providers. A probe that does not finish within its time limit (the protocol's connect timeout plus
+ * {@link #EXTRA_WAIT}, see {@link HealthEndpoint#create}) counts as unreachable.
  */
 final class UpstreamMonitor implements AutoCloseable {
 
@@ -57,17 +57,18 @@ final class UpstreamMonitor implements AutoCloseable {
     private final Set<UpstreamEndpoint> inFlight = ConcurrentHashMap.newKeySet();
     private final CountDownLatch firstRound;
     private ScheduledExecutorService timer;
-    private boolean closed;
+    /** Set on close: probes cut short by the daemon stopping say nothing about the upstream. */
+    private volatile boolean closed;
 
     /**
-     * @param imapTimeout the IMAP side's upstream connect timeout ({@code mailproxy.imap.timeouts.upstream-connect})
-     * @param smtpTimeout the SMTP side's ({@code mailproxy.smtp.timeouts.upstream-connect})
+     * @param imapTimeout how long an IMAP probe may take before the upstream counts as unreachable
+     * @param smtpTimeout the same for SMTP
      */
     UpstreamMonitor(List<Account> accounts, UpstreamProbe imap, Duration imapTimeout, UpstreamProbe smtp,
                     Duration smtpTimeout, Duration interval, Clock clock) {
         for (Account a : accounts) {
-            targets.putIfAbsent(a.imapUpstream(), new Target(imap, a, imapTimeout.plus(EXTRA_WAIT)));
-            targets.putIfAbsent(a.smtpUpstream(), new Target(smtp, a, smtpTimeout.plus(EXTRA_WAIT)));
+            targets.putIfAbsent(a.imapUpstream(), new Target(imap, a, imapTimeout));
+            targets.putIfAbsent(a.smtpUpstream(), new Target(smtp, a, smtpTimeout));
         }
         this.interval = interval;
         this.clock = clock;
@@ -102,7 +103,8 @@ final class UpstreamMonitor implements AutoCloseable {
         return Optional.ofNullable(checks.get(upstream));
     }
 
-    private void probeAll() {
+    /** One round: a probe for each upstream whose previous probe has finished. The timer calls this. */
+    void probeAll() {
         targets.forEach((upstream, target) -> {
             if (!inFlight.add(upstream)) {
                 return; // the previous probe of this upstream is still running
@@ -114,17 +116,20 @@ final class UpstreamMonitor implements AutoCloseable {
                 probe = CompletableFuture.failedFuture(e);
             }
             probe.orTimeout(target.timeout().toMillis(), TimeUnit.MILLISECONDS)
-                    .whenComplete((result, failure) -> record(upstream, result, failure, target.timeout()));
+                    .whenComplete((result, failure) -> record(upstream, result, failure));
         });
     }
 
-    private void record(UpstreamEndpoint upstream, ProbeResult result, Throwable failure, Duration timeout) {
+    private void record(UpstreamEndpoint upstream, ProbeResult result, Throwable failure) {
+        if (closed) {
+            return;
+        }
         Check check;
         if (failure != null) {
             Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
                     ? failure.getCause() : failure;
             check = new Check(false, clock.instant(), cause instanceof TimeoutException
-                    ? "no answer within " + timeout.toSeconds() + "s" : "probe failed");
+                    ? "no answer in time" : "probe failed");
             if (!(cause instanceof TimeoutException)) {
                 LOG.warn("health probe of {} failed: {}", upstream, cause.toString());
             }
