@@ -85,7 +85,14 @@ final class UpstreamMonitor implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        timer.scheduleWithFixedDelay(this::probeAll, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+        timer.scheduleWithFixedDelay(() -> {
+            try {
+                probeAll();
+            } catch (RuntimeException e) {
+                // An exception would silently end the schedule; /health would then report stale results forever.
+                LOG.warn("health probes: {}", e.toString());
+            }
+        }, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Waits at most {@code patience} until every upstream has been probed once; true when it has. */
