@@ -12,6 +12,8 @@ import org.mailproxy.config.ListenAddress;
 import org.mailproxy.config.MailproxyConfig;
 import org.mailproxy.config.UpstreamEndpoint;
 import org.mailproxy.config.UpstreamEndpoint.Protocol;
+import org.mailproxy.core.auth.AccountSecrets;
+import org.mailproxy.core.auth.ProviderLogin;
 import org.mailproxy.core.crypto.openpgp.KeyException;
 import org.mailproxy.core.crypto.openpgp.KeyInfo;
 import org.mailproxy.core.crypto.openpgp.KeyVersion;
@@ -192,7 +194,7 @@ final class InitCommand implements Callable<Integer> {
             DataDirectory.verify(written);
             String localPassword = null;
             if (remote) {
-                localPassword = ProviderSecrets.store(data, address, loginName, providerPassword, ring);
+                localPassword = storeSecrets(data, address, loginName.trim(), providerPassword, ring, key.fingerprint());
             }
             InitPlan.write(configFile, text);
             ClientSettings.print(env.out(), loader.load(configFile), configFile, address, key, remote,
@@ -203,6 +205,34 @@ final class InitCommand implements Callable<Integer> {
                 Arrays.fill(providerPassword, '\0');
             }
             keyChoice.wipe();
+        }
+    }
+
+    /**
+     * With local authentication in force the proxy logs in to the provider itself: the provider login is stored
+     * sealed to the account's key, and the local password clients use is generated (or the existing one kept).
+     */
+    private static String storeSecrets(Path data, String address, String loginName, char[] password, Keyring ring,
+                                       String fingerprint) throws IOException {
+        java.nio.ByteBuffer bytes = java.nio.charset.StandardCharsets.UTF_8.encode(java.nio.CharBuffer.wrap(password));
+        byte[] raw = new byte[bytes.remaining()];
+        bytes.get(raw);
+        if (bytes.hasArray()) {
+            Arrays.fill(bytes.array(), (byte) 0);
+        }
+        ProviderLogin providerLogin;
+        try {
+            providerLogin = new ProviderLogin(loginName, raw);
+        } catch (IllegalArgumentException e) {
+            Arrays.fill(raw, (byte) 0);
+            throw new ConfigError("provider login: " + e.getMessage());
+        }
+        try {
+            AccountSecrets secrets = AccountSecrets.open(data);
+            secrets.storeProviderLogin(address, providerLogin, ring, fingerprint);
+            return secrets.localPassword(address);
+        } finally {
+            providerLogin.erase();
         }
     }
 
