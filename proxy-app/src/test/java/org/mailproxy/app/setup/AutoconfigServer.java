@@ -25,24 +25,24 @@ import java.util.concurrent.Executors;
  * A loopback HTTPS server with a certificate made for the test, serving autoconfig documents by path. Requests are
  * recorded (path and query) so tests can check what was asked.
  */
-final class AutoconfigServer implements AutoCloseable {
+public final class AutoconfigServer implements AutoCloseable {
 
     /** What to do for one path. */
-    interface Answer {
+    public interface Answer {
         void handle(HttpExchange exchange) throws IOException;
     }
 
     private final HttpsServer server;
     private final Path certificate;
     private final Map<String, Answer> answers = new ConcurrentHashMap<>();
-    final List<String> requests = new CopyOnWriteArrayList<>();
+    public final List<String> requests = new CopyOnWriteArrayList<>();
 
     private AutoconfigServer(HttpsServer server, Path certificate) {
         this.server = server;
         this.certificate = certificate;
     }
 
-    static AutoconfigServer start(Path dir) throws Exception {
+    public static AutoconfigServer start(Path dir) throws Exception {
         Path p12 = dir.resolve("autoconfig-server.p12");
         Path cert = dir.resolve("autoconfig-server.pem");
         char[] password = "test-store".toCharArray();
@@ -82,7 +82,7 @@ final class AutoconfigServer implements AutoCloseable {
     }
 
     /** Serves {@code body} with 200 at {@code path}. */
-    void serve(String path, String body) {
+    public void serve(String path, String body) {
         answers.put(path, exchange -> {
             byte[] bytes = body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
             exchange.getResponseHeaders().set("Content-Type", "text/xml");
@@ -93,17 +93,17 @@ final class AutoconfigServer implements AutoCloseable {
         });
     }
 
-    void answer(String path, Answer answer) {
+    public void answer(String path, Answer answer) {
         answers.put(path, answer);
     }
 
     /** The base URL, {@code https://localhost:PORT}. */
-    String base() {
+    public String base() {
         return "https://localhost:" + server.getAddress().getPort();
     }
 
     /** The server's certificate (PEM), for a client that trusts it. */
-    Path certificate() {
+    public Path certificate() {
         return certificate;
     }
 

@@ -23,7 +23,7 @@ import static org.awaitility.Awaitility.await;
  * ({@code --srv-host}), authoritative for the {@code test} domain so that other names get NXDOMAIN. Tests are
  * skipped with the reason when dnsmasq is not installed (scripts/test installs it).
  */
-final class Dnsmasq implements AutoCloseable {
+public final class Dnsmasq implements AutoCloseable {
 
     private static final Path BINARY = Path.of("/usr/sbin/dnsmasq");
 
@@ -36,7 +36,7 @@ final class Dnsmasq implements AutoCloseable {
     }
 
     /** Starts dnsmasq with these {@code --srv-host} values ({@code _service._tcp.domain,target,port,prio,weight}). */
-    static Dnsmasq start(Path logFile, String... srvHosts) throws IOException {
+    public static Dnsmasq start(Path logFile, String... srvHosts) throws IOException {
         Assumptions.assumeTrue(Files.isExecutable(BINARY), "dnsmasq is not installed (apt-get install dnsmasq)");
         int port;
         try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
@@ -82,7 +82,7 @@ final class Dnsmasq implements AutoCloseable {
     }
 
     /** The server as {@link SrvDiscovery} takes it. */
-    String server() {
+    public String server() {
         return "127.0.0.1:" + port;
     }
 
