@@ -261,7 +261,7 @@ final class InitCommand implements Callable<Integer> {
         } else {
             autoconfig = AutoconfigClient.defaults(allowHttpAutoconfig);
         }
-        DiscoveryResult r = new ProviderDiscovery(autoconfig, new SrvDiscovery(dnsServer, Duration.ofSeconds(3)))
+        DiscoveryResult r = new ProviderDiscovery(autoconfig, new SrvDiscovery(dnsServer, Duration.ofSeconds(2)))
                 .discover(address);
         for (String note : r.notes()) {
             env.out().println("  note: " + note);

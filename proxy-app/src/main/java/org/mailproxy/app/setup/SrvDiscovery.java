@@ -43,14 +43,19 @@ public final class SrvDiscovery {
     /**
      * @param dnsServer {@code host:port} of the DNS server to ask ({@code [v6]:port} for IPv6), or {@code null} for
      *                  the system's resolvers
-     * @param timeout   how long to wait for one answer before the provider retries (it tries twice more)
+     * @param timeout   how long to wait for one answer before the provider retries once (waiting twice as long);
+     *                  a server that does not answer one query is not asked the others
      */
     public SrvDiscovery(String dnsServer, Duration timeout) {
         this.dnsServer = dnsServer;
         this.timeout = timeout;
     }
 
-    public DiscoveryResult discover(String email) {
+    /** Set when the DNS server did not answer; the remaining queries of this discovery are skipped. */
+    private boolean silent;
+
+    public synchronized DiscoveryResult discover(String email) {
+        silent = false;
         List<String> notes = new ArrayList<>();
         Optional<String> domain = MailDomains.domainOf(email);
         if (domain.isEmpty()) {
@@ -86,13 +91,13 @@ public final class SrvDiscovery {
             env.put(Context.PROVIDER_URL, "dns://" + dnsServer);
         }
         env.put("com.sun.jndi.dns.timeout.initial", Long.toString(Math.max(100, timeout.toMillis())));
-        env.put("com.sun.jndi.dns.timeout.retries", "2");
+        env.put("com.sun.jndi.dns.timeout.retries", "1");
         return new InitialDirContext(env);
     }
 
     private Optional<DiscoveredServer> first(DirContext ctx, String domain, Protocol protocol, List<String> notes,
                                              String[] services) {
-        for (int i = 0; i < services.length; i++) {
+        for (int i = 0; i < services.length && !silent; i++) {
             TlsMode tls = i == 0 ? TlsMode.IMPLICIT : TlsMode.STARTTLS;
             String name = services[i] + domain;
             Optional<DiscoveredServer> found = lookup(ctx, name, protocol, tls, notes);
@@ -124,6 +129,7 @@ public final class SrvDiscovery {
             return Optional.empty();
         } catch (NamingException e) {
             notes.add("DNS SRV " + name + ": " + describe(e));
+            silent |= e instanceof javax.naming.CommunicationException;
             return Optional.empty();
         }
         List<Srv> records = new ArrayList<>();
