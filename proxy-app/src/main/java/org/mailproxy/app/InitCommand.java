@@ -351,6 +351,12 @@ final class InitCommand implements Callable<Integer> {
         if (host.startsWith("[") && host.endsWith("]")) {
             host = host.substring(1, host.length() - 1);
         }
+        // A host name, an IPv4 address or an IPv6 address (two colons at least); "host:port" is not an address.
+        boolean ipv6 = host.indexOf(':') != host.lastIndexOf(':') && host.matches("[0-9A-Fa-f:.]+");
+        if (!ipv6 && MailDomains.hostname(host).isEmpty()) {
+            throw new ConfigError("--listen " + host + ": expected an address such as 127.0.0.1, 0.0.0.0 or ::1 "
+                    + "(ports: --imap-listen HOST:PORT, --smtp-listen HOST:PORT)");
+        }
         try {
             return new ListenAddress(host, fallback.port());
         } catch (IllegalArgumentException e) {

@@ -295,4 +295,27 @@ class InitCommandTest {
         assertThat(new ConfigLoader(Map.of()).load(conf()).accounts().get(0).key().fingerprint()).contains(made.fingerprint());
         assertThat(r.out()).contains("imported from");
     }
+
+    @Test
+    void answersCannotSmuggleSettingsIntoTheFile() throws Exception {
+        String login = "mallory\"\n  data-dir = \"/tmp/elsewhere";
+        TestFiles.Run r = init(flags("--generate-key", "--passphrase-file", passphraseFile().toString(), "--login", login));
+        assertThat(r.exitCode()).isZero();
+        MailproxyConfig cfg = new ConfigLoader(Map.of()).load(conf());
+        assertThat(cfg.accounts().get(0).login()).isEqualTo(login);
+        assertThat(cfg.dataDir()).isEqualTo(data());
+    }
+
+    @Test
+    void aListenAddressWithAPortOrGarbageIsRefused() throws Exception {
+        for (String bad : List.of("0.0.0.0:1143", "a b", "host/x")) {
+            TestFiles.Run r = init(flags("--generate-key", "--passphrase-file", passphraseFile().toString(), "--listen", bad));
+            assertThat(r.exitCode()).as(bad).isEqualTo(2);
+            assertThat(r.err()).contains("--listen");
+        }
+        TestFiles.Run v6 = init(flags("--generate-key", "--passphrase-file", passphraseFile().toString(), "--listen", "::1"));
+        assertThat(v6.err()).isEmpty();
+        assertThat(v6.exitCode()).isZero();
+        assertThat(Files.readString(conf())).contains("imap.listen = \"[::1]:1143\"").doesNotContain("allow-remote-clients");
+    }
 }
