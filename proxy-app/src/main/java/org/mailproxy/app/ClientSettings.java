@@ -61,7 +61,14 @@ final class ClientSettings {
         cert.ifPresent(c -> {
             out.println("  trust the proxy's certificate: " + c);
             out.println("    SHA-256 fingerprint: " + sha256(c));
+            out.println("    valid for: " + String.join(", ", cfg.localTls().hostnames()));
         });
+        if (cert.isPresent() && (InitPlan.wildcard(cfg.imap().listen().host())
+                || InitPlan.wildcard(cfg.smtp().listen().host()))) {
+            // The generated certificate can only name what it was told; clients elsewhere connect by some other name.
+            out.println("  other machines must connect by a name the certificate is valid for: add it to");
+            out.println("    local-tls.hostnames and remove " + cert.get().getParent() + " to make a new one");
+        }
         out.println();
         out.println("Next steps:");
         String config = " --config " + DataDirectory.shellQuote(configFile);
@@ -76,7 +83,7 @@ final class ClientSettings {
     /** What a client on this machine connects to; a wildcard listener is reached through any of its addresses. */
     private static String clientHost(ListenAddress a) {
         if (InitPlan.wildcard(a.host())) {
-            return "this machine's name or address (listening on all, " + a + ")";
+            return "<this machine's name or address>";
         }
         return a.host().contains(":") ? "[" + a.host() + "]" : a.host();
     }

@@ -257,6 +257,8 @@ class InitCommandTest {
         String localPassword = Files.readString(account.resolve("local-password")).trim();
         assertThat(localPassword).hasSize(24);
         assertThat(r.out()).contains("password:         " + localPassword).contains("username:         " + EMAIL)
+                .contains("server <this machine's name or address>, port 1143")
+                .contains("add it to").contains("local-tls.hostnames")
                 .doesNotContain(providerPassword);
         byte[] sealed = Files.readAllBytes(account.resolve("provider-login.pgp"));
         assertThat(new String(sealed, StandardCharsets.ISO_8859_1)).doesNotContain(providerPassword).doesNotContain("alice");
@@ -317,5 +319,16 @@ class InitCommandTest {
         assertThat(v6.err()).isEmpty();
         assertThat(v6.exitCode()).isZero();
         assertThat(Files.readString(conf())).contains("imap.listen = \"[::1]:1143\"").doesNotContain("allow-remote-clients");
+    }
+
+    @Test
+    void aLanAddressIsAddedToTheNamesOfTheLocalCertificate() throws Exception {
+        TestFiles.Run r = init(flags("--generate-key", "--passphrase-file", passphraseFile().toString(),
+                "--listen", "192.0.2.10", "--provider-password-file", file("pw", "secret\n").toString()));
+        assertThat(r.err()).isEmpty();
+        assertThat(r.exitCode()).isZero();
+        MailproxyConfig cfg = new ConfigLoader(Map.of()).load(conf());
+        assertThat(cfg.localTls().hostnames()).containsExactly("localhost", "127.0.0.1", "::1", "192.0.2.10");
+        assertThat(r.out()).contains("server 192.0.2.10, port 1143").contains("valid for: localhost, 127.0.0.1, ::1, 192.0.2.10");
     }
 }
