@@ -191,6 +191,7 @@ final class InitCommand implements Callable<Integer> {
             plan.key(key.fingerprint(), passphraseFile == null ? null : passphraseFile.toAbsolutePath());
             String text = plan.configText();
             MailproxyConfig written = loader.loadString(text, configFile.toString());
+            RemoteAccessRules.verify(written);
             DataDirectory.verify(written);
             String localPassword = null;
             if (remote) {
