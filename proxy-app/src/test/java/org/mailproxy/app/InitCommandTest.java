@@ -207,8 +207,8 @@ class InitCommandTest {
                 "Address to listen on for mail clients (127.0.0.1 keeps mailproxy to this machine; an address on "
                         + "your network lets other devices connect with a generated local password) [127.0.0.1]: ",
                 "No key for " + EMAIL + " yet. Generate one (g) or import one from a file (i)? [g]: ",
-                "Passphrase for the new key of " + EMAIL + ": ",
-                "Repeat the passphrase: ");
+                ScriptedTerminal.NO_ECHO + "Passphrase for the new key of " + EMAIL + ": ",
+                ScriptedTerminal.NO_ECHO + "Repeat the passphrase: ");
         Account a = new ConfigLoader(Map.of()).load(conf()).accounts().get(0);
         assertThat(a.imapUpstream()).hasToString("imaps://imap.example.test:993");
         assertThat(a.smtpUpstream()).hasToString("smtp+starttls://smtp.example.test:2587");
@@ -330,5 +330,35 @@ class InitCommandTest {
         MailproxyConfig cfg = new ConfigLoader(Map.of()).load(conf());
         assertThat(cfg.localTls().hostnames()).containsExactly("localhost", "127.0.0.1", "::1", "192.0.2.10");
         assertThat(r.out()).contains("server 192.0.2.10, port 1143").contains("valid for: localhost, 127.0.0.1, ::1, 192.0.2.10");
+    }
+
+    @Test
+    void onTheTerminalAnImportedKeyAndTheProviderPasswordAreAskedForTheirWay() throws Exception {
+        Path other = tmp.resolve("elsewhere");
+        Files.createDirectories(other);
+        Files.setPosixFilePermissions(other, PosixFilePermissions.fromString("rwx------"));
+        Keyring ring = Keyring.open(other.resolve("keys"));
+        KeyInfo made = ring.generate(EMAIL, PASSPHRASE.toCharArray(), KeyVersion.V4);
+        ByteArrayOutputStream secret = new ByteArrayOutputStream();
+        ring.export(made.fingerprint(), true, true, secret);
+        Path keyFile = file("sec.asc", secret.toString(StandardCharsets.US_ASCII));
+
+        String providerPassword = "typed-provider-canary-0815";
+        ScriptedTerminal terminal = new ScriptedTerminal(EMAIL, "imap.example.test", "smtp.example.test", "alice",
+                "0.0.0.0", "i", keyFile.toString(), providerPassword);
+        TestFiles.Run r = init(terminal, List.of("init", "--config", conf().toString(), "--data-dir",
+                data().toString(), "--no-discover"));
+        assertThat(r.err()).isEmpty();
+        assertThat(r.exitCode()).isZero();
+        assertThat(terminal.unused()).isEmpty();
+        assertThat(terminal.prompts.subList(5, 8)).containsExactly(
+                "No key for " + EMAIL + " yet. Generate one (g) or import one from a file (i)? [g]: ",
+                "File with the secret key (e.g. from gpg --export-secret-keys --armor " + EMAIL + "): ",
+                ScriptedTerminal.NO_ECHO + "Password at the provider for alice (stored encrypted to the account's key): ");
+        MailproxyConfig cfg = new ConfigLoader(Map.of()).load(conf());
+        assertThat(cfg.accounts().get(0).key().fingerprint()).contains(made.fingerprint());
+        assertThat(Files.readString(conf())).contains("allow-remote-clients = true");
+        assertThat(data().resolve("accounts").resolve(EMAIL).resolve("provider-login.pgp")).exists();
+        assertThat(r.out()).doesNotContain(providerPassword);
     }
 }

@@ -11,10 +11,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A terminal that answers questions and password prompts from a script, in order, and records every prompt.
- * An exhausted script answers {@code null}, as a terminal at the end of its input does.
+ * A terminal that answers questions and password prompts from a script, in order, and records every prompt;
+ * prompts answered without echo are recorded with {@link #NO_ECHO} in front. An exhausted script answers
+ * {@code null}, as a terminal at the end of its input does.
  */
 final class ScriptedTerminal {
+
+    static final String NO_ECHO = "(no echo) ";
 
     final List<String> prompts = new ArrayList<>();
     private final Deque<String> answers;
@@ -32,7 +35,7 @@ final class ScriptedTerminal {
 
     private Main.PasswordPrompt passwords() {
         return prompt -> {
-            prompts.add(prompt);
+            prompts.add(NO_ECHO + prompt);
             String a = answers.poll();
             return a == null ? null : a.toCharArray();
         };

@@ -137,4 +137,13 @@ class AutoconfigXmlTest {
         DiscoveryResult r = parse(config(server("incomingServer", "imap", "imap.example.com", "993", "SSL", "")));
         assertThat(r.imap().orElseThrow().username()).isEqualTo(Optional.empty());
     }
+
+    @Test
+    void onlyAnAnswerOverHttpsCountsAsAuthenticated() throws Exception {
+        String xml = config(server("incomingServer", "imap", "imap.example.com", "993", "SSL", "x"));
+        DiscoveryResult plain = AutoconfigXml.parse(xml.getBytes(StandardCharsets.UTF_8), EMAIL,
+                "http://autoconfig.example.com/mail/config-v1.1.xml");
+        assertThat(plain.imap().orElseThrow().authenticated()).isFalse();
+        assertThat(parse(xml).imap().orElseThrow().authenticated()).isTrue();
+    }
 }
