@@ -172,17 +172,23 @@ final class InitCommand implements Callable<Integer> {
         ListenAddress imapAt = listenAddress(imapListen, defaults.imap().listen());
         ListenAddress smtpAt = listenAddress(smtpListen, defaults.smtp().listen());
         plan.listen(imapAt, smtpAt, defaults);
-        boolean remote = !imapAt.isLoopback() || !smtpAt.isLoopback();
 
         Path data = defaults.dataDir();
         plan.dataDir(dataDir == null ? null : data);
         plan.trustedCaFile(trustedCaFile == null ? null : trustedCaFile.toAbsolutePath());
-        KeyChoice keyChoice = chooseKey(data, address);
-        char[] providerPassword = remote ? providerPassword(loginName) : null;
+        // The configuration is checked before any secret is asked or anything written. Whether the proxy logs in
+        // to the provider itself is the configuration's answer (local-auth may also be "always", e.g. from the
+        // environment).
+        MailproxyConfig planned = loader.loadString(plan.configText(), configFile.toString());
+        RemoteAccessRules.verify(planned);
+        boolean localAuth = planned.localAuthInForce();
 
-        // Everything is asked; now act. The configuration is checked before anything is written.
+        KeyChoice keyChoice = null;
+        char[] providerPassword = null;
         try {
-            loader.loadString(plan.configText(), configFile.toString());
+            keyChoice = chooseKey(data, address);
+            providerPassword = localAuth ? providerPassword(loginName) : null;
+            // Everything is asked; now act.
             if (!Files.exists(data)) {
                 DataDirectory.createOwnerOnly(data);
             }
@@ -191,21 +197,22 @@ final class InitCommand implements Callable<Integer> {
             plan.key(key.fingerprint(), passphraseFile == null ? null : passphraseFile.toAbsolutePath());
             String text = plan.configText();
             MailproxyConfig written = loader.loadString(text, configFile.toString());
-            RemoteAccessRules.verify(written);
             DataDirectory.verify(written);
             String localPassword = null;
-            if (remote) {
+            if (localAuth) {
                 localPassword = storeSecrets(data, address, loginName.trim(), providerPassword, ring, key.fingerprint());
             }
             InitPlan.write(configFile, text);
-            ClientSettings.print(env.out(), loader.load(configFile), configFile, address, key, remote,
+            ClientSettings.print(env.out(), loader.load(configFile), configFile, address, key, localAuth,
                     localPassword, keyChoice.describe());
             return Main.OK;
         } finally {
             if (providerPassword != null) {
                 Arrays.fill(providerPassword, '\0');
             }
-            keyChoice.wipe();
+            if (keyChoice != null) {
+                keyChoice.wipe();
+            }
         }
     }
 
@@ -419,7 +426,8 @@ final class InitCommand implements Callable<Integer> {
         }
         Main.PasswordPrompt terminal = lines == null ? null : env.terminal().get();
         if (terminal == null) {
-            throw new ConfigError("listening beyond loopback means mailproxy logs in to the provider itself: "
+            throw new ConfigError("with local authentication in force (listeners beyond loopback, or local-auth = "
+                    + "always) mailproxy logs in to the provider itself and needs the password: "
                     + "--provider-password-file FILE");
         }
         char[] p = terminal.ask("Password at the provider for " + loginName

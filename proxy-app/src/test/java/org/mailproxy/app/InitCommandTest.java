@@ -361,4 +361,20 @@ class InitCommandTest {
         assertThat(data().resolve("accounts").resolve(EMAIL).resolve("provider-login.pgp")).exists();
         assertThat(r.out()).doesNotContain(providerPassword);
     }
+
+    @Test
+    void localAuthAlwaysFromTheEnvironmentAlsoStoresTheProviderPassword() throws Exception {
+        Map<String, String> env = Map.of("CONFIG_FORCE_mailproxy_local__auth", "always");
+        List<String> args = flags("--generate-key", "--passphrase-file", passphraseFile().toString());
+        TestFiles.Run refused = new ScriptedTerminal().run(env, tmp, args.toArray(String[]::new));
+        assertThat(refused.exitCode()).isEqualTo(2);
+        assertThat(refused.err()).contains("local-auth = always").contains("--provider-password-file");
+
+        args.addAll(List.of("--provider-password-file", file("pw", "secret\n").toString()));
+        TestFiles.Run r = new ScriptedTerminal().run(env, tmp, args.toArray(String[]::new));
+        assertThat(r.exitCode()).isZero();
+        assertThat(Files.readString(conf())).doesNotContain("allow-remote-clients").doesNotContain("local-auth");
+        assertThat(data().resolve("accounts").resolve(EMAIL).resolve("provider-login.pgp")).exists();
+        assertThat(r.out()).contains("the local password");
+    }
 }
