@@ -64,6 +64,14 @@ public final class Main {
     private Main() {
     }
 
+    /** {@code --help} on every command, not only the root ({@code mailproxy accounts set-provider-password --help}). */
+    private static void helpEverywhere(CommandLine cl) {
+        cl.getCommandSpec().mixinStandardHelpOptions(true);
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            helpEverywhere(sub);
+        }
+    }
+
     public static void main(String[] args) {
         int code = run(args, Environment.system());
         System.exit(code);
@@ -71,6 +79,7 @@ public final class Main {
 
     static int run(String[] args, Environment environment) {
         CommandLine cl = new CommandLine(new MailproxyCommand(environment));
+        helpEverywhere(cl);
         cl.setOut(environment.out());
         cl.setErr(environment.err());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
