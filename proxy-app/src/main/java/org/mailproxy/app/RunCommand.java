@@ -48,7 +48,7 @@ final class RunCommand implements Callable<Integer> {
     /** What {@code systemctl status} shows while the daemon runs: its listeners. */
     static String status(Daemon daemon) {
         return "listening: imap " + address(daemon.imapAddress()) + ", smtp " + address(daemon.smtpAddress())
-                + daemon.metricsAddress().map(a -> ", http " + address(a)).orElse("");
+                + daemon.httpAddress().map(a -> ", http " + address(a)).orElse("");
     }
 
     private static String address(InetSocketAddress a) {

@@ -33,7 +33,7 @@ class SystemdRunTest {
                 + "  data-dir = " + q(tmp.resolve("data")) + "\n"
                 + "  imap.listen = \"127.0.0.1:" + imapPort + "\"\n"
                 + "  smtp.listen = \"127.0.0.1:0\"\n"
-                + "  metrics.listen = off\n"
+                + "  http.listen = off\n"
                 + "  shutdown.grace-period = 3s\n"
                 + "}\n");
         Files.createFile(stderr);

@@ -1,5 +1,6 @@
 package org.mailproxy.imap;
 
+import org.mailproxy.core.auth.LocalAuth;
 import org.mailproxy.core.crypto.openpgp.AccountKeys;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -45,14 +46,15 @@ public final class ImapProxyFixture implements AutoCloseable {
                 + "  data-dir = \"" + dir.resolve("data") + "\"\n"
                 + "  imap.listen = \"127.0.0.1:0\"\n"
                 + "  imap.timeouts.upstream-connect = 5s\n"
-                + "  metrics.listen = off\n"
+                + "  http.listen = off\n"
                 + "  tls.trusted-ca-file = \"" + trustedCa + "\"\n"
                 + "  local-tls.mode = off\n"
                 + "  accounts = [\n" + acc + "  ]\n"
                 + extra + "\n}\n";
         config = new ConfigLoader(Map.of()).loadString(hocon, "test.conf");
         context = new ProxyContext(config, loops, UpstreamTls.create(config.trustedCaFile()),
-                LocalTls.create(config.localTls(), config.dataDir()), meters, keys);
+                LocalTls.create(config.localTls(), config.dataDir()), meters, keys,
+                LocalAuth.of(config, config.dataDir(), keys));
         proxy = new ImapProxy(context);
         proxy.start();
     }
