@@ -56,6 +56,12 @@ final class InstallServiceCommand implements Callable<Integer> {
             }
             return Main.OK;
         }
+        if (!Files.isDirectory(Path.of("/run/systemd/system"))) {
+            // sd_booted(3): the directory exists only while systemd is the running init system.
+            env.err().println("mailproxy: systemd is not running on this machine (no /run/systemd/system); "
+                    + "start `mailproxy run` another way, or see the Docker image");
+            return Main.FAILURE;
+        }
         if (!user && !isRoot()) {
             env.err().println("mailproxy: installing the system service needs root (sudo mailproxy install-service), "
                     + "or use --user for a user service; --dry-run shows what it does");

@@ -60,4 +60,16 @@ class InstallServiceCommandTest {
         assertThat(r.exitCode()).isEqualTo(Main.FAILURE);
         assertThat(r.err()).contains("install-service installs a packaged mailproxy.jar").contains("--jar FILE");
     }
+
+    @Test
+    void withoutSystemdNothingIsInstalled() throws Exception {
+        // Only where systemd does not run: elsewhere this would install for real.
+        org.junit.jupiter.api.Assumptions.assumeFalse(Files.isDirectory(Path.of("/run/systemd/system")),
+                "systemd runs here");
+        TestFiles.Run r = TestFiles.mailproxy(Map.of(), tmp, "install-service", "--user", "--jar", jar().toString());
+        assertThat(r.exitCode()).isEqualTo(Main.FAILURE);
+        assertThat(r.err()).startsWith("mailproxy: systemd is not running on this machine");
+        assertThat(r.out()).isEmpty();
+        assertThat(tmp.resolve(".config")).doesNotExist();
+    }
 }

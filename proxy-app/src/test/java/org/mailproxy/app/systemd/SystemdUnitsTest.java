@@ -111,4 +111,24 @@ class SystemdUnitsTest {
         }
         assertThat(user.lines()).noneMatch(l -> l.startsWith("User=") || l.startsWith("Group="));
     }
+
+    @Test
+    void theUserUnitAsInstalledVerifies() throws Exception {
+        assumeTrue(hasSystemdAnalyze(), "systemd-analyze is not installed");
+        // A jar under a directory with a space and a percent sign: install-service must quote and escape it.
+        Path dist = Files.createDirectories(tmp.resolve("my 100% build"));
+        Path jar = Files.writeString(dist.resolve("mailproxy.jar"), "x");
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        ServiceInstaller.WriteFile unit = ServiceInstaller.user(new ServiceInstaller.Installation(jar, dist.resolve("lib"),
+                java), tmp).stream().filter(s -> s instanceof ServiceInstaller.WriteFile w
+                        && w.path().endsWith("/systemd/user/mailproxy.service"))
+                .map(ServiceInstaller.WriteFile.class::cast).findFirst().orElseThrow();
+        Files.writeString(tmp.resolve("mailproxy.service"), unit.content());
+        Result r = systemdAnalyze(List.of("--user", "verify", "./mailproxy.service"));
+        assertThat(r.output()).isEmpty();
+        assertThat(r.code()).isZero();
+        // verify rejects an unescaped % (an unknown specifier); the quotes keep the path one argument.
+        assertThat(unit.content()).contains("ExecStart=" + java + " -jar \"" + dist.toString().replace("%", "%%")
+                + "/mailproxy.jar\" run --config %E/mailproxy/mailproxy.conf\n");
+    }
 }
