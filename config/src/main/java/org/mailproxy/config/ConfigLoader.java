@@ -136,6 +136,9 @@ public final class ConfigLoader {
                         get(c, "local-tls.key-file", k -> optionalPath(c, k, true)),
                         get(c, "local-tls.hostnames", c::getStringList)),
                 get(c, "shutdown.grace-period", k -> c.getDuration(k)),
+                new RemoteAccess(
+                        get(c, "allow-remote-clients", c::getBoolean),
+                        get(c, "local-auth", k -> choice(c.getString(k), RemoteAccess.LocalAuth.class))),
                 accounts(c, origins),
                 origins);
     }

@@ -11,6 +11,7 @@ import java.util.Optional;
  * so the rest of the code never re-checks it.
  *
  * @param source where it came from, for messages ("built-in defaults" when no file was read)
+ * @param remoteAccess whether listeners may be beyond loopback and clients log in with local passwords
  * @param origins for each setting path ({@code mailproxy.imap.listen}), {@code file:line: } where it was set
  */
 public record MailproxyConfig(
@@ -22,6 +23,7 @@ public record MailproxyConfig(
         Optional<Path> trustedCaFile,
         LocalTls localTls,
         Duration shutdownGracePeriod,
+        RemoteAccess remoteAccess,
         List<Account> accounts,
         Map<String, String> origins) {
 
@@ -37,6 +39,24 @@ public record MailproxyConfig(
     public String describe(String path) {
         String origin = origins.get(path);
         return (origin == null ? "" : origin) + path;
+    }
+
+    /**
+     * True when clients must log in to the proxy with the account's local password (and the proxy logs in to the
+     * provider with the credentials stored in data-dir): always with {@code local-auth = always}, and whenever the
+     * IMAP or SMTP listener is beyond loopback.
+     */
+    public boolean localAuthInForce() {
+        return remoteAccess.localAuth() == RemoteAccess.LocalAuth.ALWAYS
+                || !imap.listen().isLoopback() || !smtp.listen().isLoopback();
+    }
+
+    /**
+     * The account a login names when clients log in with local passwords: its login or email must match, also when
+     * only one account is configured (the provider no longer checks the name then).
+     */
+    public Optional<Account> accountNamed(String login) {
+        return accounts.stream().filter(a -> a.matchesLogin(login)).findFirst();
     }
 
     /**

@@ -93,7 +93,7 @@ public final class ImapProxy implements ProxyService {
                         // output progress counts as activity, so a slow download is not cut.
                         ch.pipeline().addLast("idle", new IdleStateHandler(true, 0, 0, idleSeconds, TimeUnit.SECONDS));
                         ch.pipeline().addLast("session", new ImapSession(SessionIds.next("imap"), context.config(),
-                                context.localTls(), metrics, connector, views, ImapProxy.this::sessionClosed));
+                                context.localTls(), metrics, connector, views, context.localAuth(), ImapProxy.this::sessionClosed));
                     }
                 });
         ChannelFuture f = b.bind(settings.listen().toSocketAddress()).awaitUninterruptibly();

@@ -1,5 +1,6 @@
 package org.mailproxy.imap;
 
+import org.mailproxy.core.auth.LocalAuth;
 import org.mailproxy.core.crypto.openpgp.AccountKeys;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -52,7 +53,8 @@ public final class ImapProxyFixture implements AutoCloseable {
                 + extra + "\n}\n";
         config = new ConfigLoader(Map.of()).loadString(hocon, "test.conf");
         context = new ProxyContext(config, loops, UpstreamTls.create(config.trustedCaFile()),
-                LocalTls.create(config.localTls(), config.dataDir()), meters, keys);
+                LocalTls.create(config.localTls(), config.dataDir()), meters, keys,
+                LocalAuth.of(config, config.dataDir(), keys));
         proxy = new ImapProxy(context);
         proxy.start();
     }

@@ -45,7 +45,7 @@ public final class ProxyMetrics {
                 .tag("protocol", protocol).tag("direction", "to_upstream").register(registry);
         bytesToClient = Counter.builder("mailproxy.bytes").baseUnit("bytes").description("Bytes relayed")
                 .tag("protocol", protocol).tag("direction", "to_client").register(registry);
-        authFailures = Counter.builder("mailproxy.auth.failures").description("Logins the provider refused")
+        authFailures = Counter.builder("mailproxy.auth.failures").description("Logins refused: by the provider, or a wrong local password")
                 .tag("protocol", protocol).register(registry);
         clientTlsFailures = Counter.builder("mailproxy.tls.failures").description("Failed TLS handshakes")
                 .tag("protocol", protocol).tag("side", "client").register(registry);

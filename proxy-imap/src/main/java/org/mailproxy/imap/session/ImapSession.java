@@ -14,6 +14,9 @@ import io.netty.util.concurrent.Future;
 import org.mailproxy.config.Account;
 import org.mailproxy.config.ImapSettings;
 import org.mailproxy.config.MailproxyConfig;
+import org.mailproxy.core.auth.LocalAuth;
+import org.mailproxy.core.auth.LocalAuthException;
+import org.mailproxy.core.auth.ProviderLogin;
 import org.mailproxy.core.metrics.ProxyMetrics;
 import org.mailproxy.core.tls.LocalTls;
 import org.mailproxy.imap.codec.CommandError;
@@ -77,6 +80,8 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     static final int MAX_IN_FLIGHT = 256;
 
     private static final Set<String> SASL_MECHANISMS = Set.of("PLAIN", "XOAUTH2", "OAUTHBEARER");
+    /** Wrong local passwords a session may try before it is closed. */
+    static final int MAX_LOCAL_AUTH_FAILURES = 3;
 
     /** The session's states (RFC 9051 3) plus the proxy's own; changed only by {@link #transition}. */
     public enum State { NOT_AUTHENTICATED, CONNECTING_UPSTREAM, AUTHENTICATED, SELECTED, IDLE, LOGOUT }
@@ -133,6 +138,10 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     // The decrypted view (null when the account has no unlocked key, or before login).
     private final AccountViews views;
     private Account account;
+
+    // Local authentication (RFC 9051 6.2: the proxy is the server the client logs in to).
+    private final LocalAuth localAuth;
+    private int localAuthFailures;
     private FetchView fetchView;
     /** The rest of the current upstream response goes here instead of to the client (the view parses it). */
     private java.util.function.Consumer<Object> responseSink;
@@ -194,6 +203,16 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     /** @param views the decrypted view of the accounts, or null to relay every message as stored */
     public ImapSession(String id, MailproxyConfig config, LocalTls localTls, ProxyMetrics metrics, UpstreamConnector connector,
                        AccountViews views, Runnable onClosed) {
+        this(id, config, localTls, metrics, connector, views, LocalAuth.off(), onClosed);
+    }
+
+    /**
+     * @param localAuth when in force, clients log in with the account's local password and the provider sees the
+     *                  stored provider login instead
+     */
+    public ImapSession(String id, MailproxyConfig config, LocalTls localTls, ProxyMetrics metrics, UpstreamConnector connector,
+                       AccountViews views, LocalAuth localAuth, Runnable onClosed) {
+        this.localAuth = localAuth;
         this.views = views;
         this.onClosed = onClosed;
         this.id = id;
@@ -477,10 +496,30 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
         if (localTls.offersStartTls() && !clientTls) {
             sb.append(" STARTTLS");
         }
-        for (String m : List.of("PLAIN", "XOAUTH2", "OAUTHBEARER")) {
-            sb.append(" AUTH=").append(m);
+        if (loginNeedsTls()) {
+            // RFC 9051 6.2.3 / 7.2.2: no password before TLS from a client that is not on this machine.
+            sb.append(" LOGINDISABLED");
+        } else if (localAuth.inForce()) {
+            // The local password is a password: PLAIN (or LOGIN) carries it; tokens are the provider's business.
+            sb.append(" AUTH=PLAIN");
+        } else {
+            for (String m : List.of("PLAIN", "XOAUTH2", "OAUTHBEARER")) {
+                sb.append(" AUTH=").append(m);
+            }
         }
         return sb.toString();
+    }
+
+    /**
+     * True while a local password would cross a network in the clear: local authentication is in force, the client
+     * is not on a loopback address, and TLS has not started.
+     */
+    private boolean loginNeedsTls() {
+        if (!localAuth.inForce() || clientTls) {
+            return false;
+        }
+        return !(client.remoteAddress() instanceof java.net.InetSocketAddress a) || a.getAddress() == null
+                || !a.getAddress().isLoopbackAddress();
     }
 
     private void preAuthLine(CommandLine line) {
@@ -636,6 +675,12 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
     }
 
     private void startLogin(String tag, ClientLogin credentials) {
+        if (localAuth.inForce()) {
+            credentials = localLogin(tag, credentials);
+            if (credentials == null) {
+                return;
+            }
+        }
         Optional<Account> account = config.accountForLogin(credentials.loginName());
         if (account.isEmpty()) {
             credentials.erase();
@@ -699,6 +744,59 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
         readUpstream();
     }
 
+    /**
+     * Local authentication: checks the client's local password and, when it is right, returns the stored provider
+     * login to send upstream in its place; otherwise answers the client and returns null. Nothing has reached the
+     * provider yet either way. The client's credentials are erased here.
+     */
+    private ClientLogin localLogin(String tag, ClientLogin credentials) {
+        if (loginNeedsTls()) {
+            credentials.erase();
+            reply(tag, new ImapError(ImapError.Status.NO, "PRIVACYREQUIRED", "Use STARTTLS before logging in"));
+            return null;
+        }
+        ClientLogin.Password password = credentials instanceof ClientLogin.Sasl sasl ? sasl.asPassword()
+                : (ClientLogin.Password) credentials;
+        if (password == null) {
+            credentials.erase();
+            reply(tag, ImapError.cannot("Log in with LOGIN or AUTHENTICATE PLAIN and the account's mailproxy password"));
+            return null;
+        }
+        Optional<Account> named;
+        try {
+            named = localAuth.authenticate(password.loginName(), password.password());
+        } catch (java.io.IOException e) {
+            log.warn("imap session {} cannot read local passwords: {}", id, e.getMessage());
+            reply(tag, ImapError.unavailable("mailproxy cannot check passwords now"));
+            return null;
+        } finally {
+            credentials.erase();
+            password.erase();
+        }
+        if (named.isEmpty()) {
+            metrics.authFailure();
+            log.info("imap session {} local login refused", id);
+            if (++localAuthFailures >= MAX_LOCAL_AUTH_FAILURES) {
+                closeWithBye("Too many failed logins");
+                return null;
+            }
+            reply(tag, new ImapError(ImapError.Status.NO, "AUTHENTICATIONFAILED", "Invalid credentials"));
+            return null;
+        }
+        Account a = named.get();
+        try {
+            ProviderLogin provider = localAuth.providerLogin(a);
+            log.info("imap session {} local login for {}", id, a.email());
+            return new ClientLogin.Password(provider.login().getBytes(StandardCharsets.UTF_8), provider.password());
+        } catch (LocalAuthException e) {
+            log.warn("imap session {}: {}", id, e.getMessage());
+            reply(tag, ImapError.unavailable(e.reason() == LocalAuthException.Reason.KEY_LOCKED
+                    ? "The account's key is locked; run mailproxy keys unlock " + a.email()
+                    : "mailproxy has no usable provider password for " + a.email()));
+            return null;
+        }
+    }
+
     private void eraseLogin() {
         if (login != null) {
             login.erase();
@@ -740,9 +838,18 @@ public final class ImapSession extends ChannelInboundHandlerAdapter {
                 }
             } else {
                 metrics.authFailure();
-                log.info("imap session {} login refused by the provider", id);
-                String code = UpstreamConnector.capabilityCode(line.code()) != null ? null : line.code();
-                client.writeAndFlush(retag(line.retain(), loginClientTag, code));
+                if (localAuth.inForce()) {
+                    // The client's local password was right; the stored provider login is what failed, which only
+                    // the operator can mend. Relaying the provider's NO would have the client ask its user instead.
+                    log.warn("imap session {} the provider refused the stored login for {}; run `mailproxy accounts "
+                            + "set-provider-password {}`", id, account.email(), account.email());
+                    reply(loginClientTag, ImapError.unavailable("The provider refused mailproxy's stored login for "
+                            + account.email()));
+                } else {
+                    log.info("imap session {} login refused by the provider", id);
+                    String code = UpstreamConnector.capabilityCode(line.code()) != null ? null : line.code();
+                    client.writeAndFlush(retag(line.retain(), loginClientTag, code));
+                }
                 upstream.close();
                 upstream = null;
                 loginClientTag = null;
