@@ -8,6 +8,8 @@
 #   MAILPROXY_KEY_PASSPHRASE_FILE    (default /run/secrets/mailproxy-key-passphrase)    the account key's passphrase
 #   MAILPROXY_PROVIDER_PASSWORD_FILE (default /run/secrets/mailproxy-provider-password) the provider password
 #   MAILPROXY_LOCAL_PASSWORD_FILE    (default /run/secrets/mailproxy-local-password)    the password clients use
+#   MAILPROXY_TLS_CERT_FILE, MAILPROXY_TLS_KEY_FILE (default /run/secrets/mailproxy-tls-cert, -tls-key)
+#       the certificate (PEM) and its PKCS#8 key that clients see; without them the daemon generates one
 # 1. As root (the default): copies each secret that exists into /run/mailproxy, owned by the mailproxy user and
 #    readable by it alone (mailproxy refuses secret files others can read, and a secret mounted from the host keeps
 #    the host's owner), gives the data volume to that user, and re-runs itself as that user with no capabilities.
@@ -23,6 +25,10 @@ COPIES=/run/mailproxy
 : "${MAILPROXY_KEY_PASSPHRASE_FILE:=/run/secrets/mailproxy-key-passphrase}"
 : "${MAILPROXY_PROVIDER_PASSWORD_FILE:=/run/secrets/mailproxy-provider-password}"
 : "${MAILPROXY_LOCAL_PASSWORD_FILE:=/run/secrets/mailproxy-local-password}"
+: "${MAILPROXY_TLS_CERT_FILE:=/run/secrets/mailproxy-tls-cert}"
+: "${MAILPROXY_TLS_KEY_FILE:=/run/secrets/mailproxy-tls-key}"
+SECRETS=(MAILPROXY_KEY_PASSPHRASE_FILE MAILPROXY_PROVIDER_PASSWORD_FILE MAILPROXY_LOCAL_PASSWORD_FILE
+  MAILPROXY_TLS_CERT_FILE MAILPROXY_TLS_KEY_FILE)
 
 if [ "${1:-run}" != run ]; then
   exec /usr/local/bin/mailproxy "$@"
@@ -32,7 +38,7 @@ shift || true
 if [ "$(id -u)" = 0 ]; then
   # Fresh copies on every start: a secret may have changed since the last one.
   install -d -o mailproxy -g mailproxy -m 0700 "$COPIES"
-  for var in MAILPROXY_KEY_PASSPHRASE_FILE MAILPROXY_PROVIDER_PASSWORD_FILE MAILPROXY_LOCAL_PASSWORD_FILE; do
+  for var in "${SECRETS[@]}"; do
     src=${!var}
     name=$(basename "$src")
     rm -f "${COPIES:?}/$name"
@@ -77,6 +83,11 @@ fi
 if [ -f "$MAILPROXY_LOCAL_PASSWORD_FILE" ]; then
   /usr/local/bin/mailproxy accounts set-local-password "$MAILPROXY_EMAIL" \
     --password-file "$MAILPROXY_LOCAL_PASSWORD_FILE" >&2
+fi
+
+# The configuration takes the certificate and key from these variables (local-tls.cert-file, key-file).
+if [ ! -f "$MAILPROXY_TLS_CERT_FILE" ] || [ ! -f "$MAILPROXY_TLS_KEY_FILE" ]; then
+  unset MAILPROXY_TLS_CERT_FILE MAILPROXY_TLS_KEY_FILE
 fi
 
 exec /usr/local/bin/mailproxy run "$@"
