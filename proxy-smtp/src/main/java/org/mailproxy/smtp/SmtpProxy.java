@@ -81,7 +81,7 @@ public final class SmtpProxy implements ProxyService {
                             allClosed.complete(null);
                         }
                     }
-                });
+                }, context.localAuth());
     }
 
     @Override

@@ -11,6 +11,8 @@ import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import org.mailproxy.config.Account;
+import org.mailproxy.core.auth.LocalAuthException;
+import org.mailproxy.core.auth.ProviderLogin;
 import org.mailproxy.smtp.codec.DataEnd;
 import org.mailproxy.smtp.codec.DotStuffer;
 import org.mailproxy.smtp.codec.SmtpCommand;
@@ -54,6 +56,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
     private static final Logger log = LoggerFactory.getLogger(SmtpSession.class);
     private static final Pattern SIZE_PARAM = Pattern.compile("(?i)(?:^|\\s)SIZE=(\\d{1,18})(?:\\s|$)");
     private static final List<String> MECHANISMS = List.of("PLAIN", "LOGIN", "XOAUTH2");
+    /** Wrong local passwords a session may try before it is closed. */
+    static final int MAX_LOCAL_AUTH_FAILURES = 3;
 
     enum State {
         /** Connected; in single-account mode the upstream is being set up before the greeting. */
@@ -105,6 +109,13 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
 
     private SmtpRequest authCommand;
     private boolean authLocal;
+    /** With local authentication: the mechanism of the exchange with the client (PLAIN or LOGIN), else null. */
+    private String localMechanism;
+    /** LOGIN's user name, once the client sent it. */
+    private String localUser;
+    private int localAuthFailures;
+    /** The AUTH exchange with the provider uses the stored login. */
+    private boolean localLoginUpstream;
     private final List<String> authReplay = new ArrayList<>(2);
 
     private Awaiting awaiting;
@@ -230,7 +241,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
             client.read();
         }
         List<Account> accounts = settings.config().accounts();
-        if (accounts.size() == 1) {
+        if (accounts.size() == 1 && !settings.localAuth().inForce()) {
             connectUpstream(accounts.get(0), this::greet);
         } else {
             greet();
@@ -454,7 +465,22 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
 
     private SmtpReply ehloReply() {
         boolean smtpUtf8 = upstream != null && upstream.capabilities().has("SMTPUTF8");
-        return SmtpReplies.ehlo(maxMessageSize(), settings.localTls().offersStartTls() && !tlsActive, smtpUtf8);
+        String mechanisms = !settings.localAuth().inForce() ? "PLAIN LOGIN XOAUTH2"
+                : loginNeedsTls() ? "" : "PLAIN LOGIN";
+        return SmtpReplies.ehlo(maxMessageSize(), settings.localTls().offersStartTls() && !tlsActive, smtpUtf8,
+                mechanisms);
+    }
+
+    /**
+     * True while a local password would cross a network in the clear: local authentication is in force, the client
+     * is not on a loopback address, and TLS has not started.
+     */
+    private boolean loginNeedsTls() {
+        if (!settings.localAuth().inForce() || tlsActive) {
+            return false;
+        }
+        return !(client.remoteAddress() instanceof java.net.InetSocketAddress a) || a.getAddress() == null
+                || !a.getAddress().isLoopbackAddress();
     }
 
     private long maxMessageSize() {
@@ -526,6 +552,10 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
         }
         endAuthExchange();
         authCommand = r;
+        if (settings.localAuth().inForce()) {
+            startLocalAuth(mechanism, parts.length > 1 ? parts[1] : null);
+            return;
+        }
         if (settings.config().accounts().size() == 1) {
             // One account takes every login: the upstream is already there and decides.
             if (requireUpstream()) {
@@ -552,6 +582,10 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
         if (decoder.isPaused()) {
             // The response looked like DATA or STARTTLS to the decoder; here it is only a SASL line.
             decoder.resume();
+        }
+        if (localMechanism != null) {
+            localAuthResponse(line.line());
+            return;
         }
         if (authLocal) {
             authLocal = false;
@@ -611,11 +645,32 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
                 upstream.command(authReplay.remove(0));
                 return;
             }
+            if (localLoginUpstream) {
+                // The stored login's exchange has no further steps: cancel it (RFC 4954 4).
+                upstream.command("*");
+                return;
+            }
             reply(r);
             moveTo(State.AUTH_CLIENT);
             return;
         }
         endAuthExchange();
+        if (localLoginUpstream) {
+            localLoginUpstream = false;
+            if (!r.isPositiveCompletion()) {
+                // The client's local password was right; only the operator can mend the stored login.
+                settings.metrics().authFailure();
+                log.warn("{} {} refused the stored login for {}; run `mailproxy accounts set-provider-password {}`",
+                        id, account.smtpUpstream(), account.email(), account.email());
+                r = SmtpReplies.providerLoginUnavailable("The provider refused mailproxy's stored login for "
+                        + account.email());
+            } else {
+                authenticated = true;
+            }
+            reply(r);
+            moveTo(State.READY);
+            return;
+        }
         if (r.isPositiveCompletion()) {
             authenticated = true;
         } else if (r.code() == 535 || r.code() == 534 || r.enhancedCode().filter(c -> c.startsWith("5.7.")).isPresent()) {
@@ -628,6 +683,164 @@ final class SmtpSession extends ChannelInboundHandlerAdapter implements Upstream
     private void endAuthExchange() {
         authReplay.clear();
         authLocal = false;
+        localMechanism = null;
+        localUser = null;
+    }
+
+    // ---------------------------------------------------------------- local authentication
+
+    /**
+     * AUTH with local authentication in force: the exchange is the proxy's own (PLAIN or LOGIN, RFC 4616 and the
+     * customary LOGIN), and nothing reaches the provider before the local password matched.
+     */
+    private void startLocalAuth(String mechanism, String initialResponse) {
+        if (loginNeedsTls()) {
+            reply(SmtpReplies.tlsRequiredForAuth());
+            return;
+        }
+        if (!mechanism.equals("PLAIN") && !mechanism.equals("LOGIN")) {
+            reply(SmtpReplies.localMechanismUnsupported());
+            return;
+        }
+        localMechanism = mechanism;
+        if (initialResponse != null) {
+            localAuthResponse(initialResponse);
+            return;
+        }
+        reply(mechanism.equals("LOGIN") ? SmtpReplies.loginUsernameChallenge() : SmtpReplies.emptyChallenge());
+        moveTo(State.AUTH_CLIENT);
+    }
+
+    private void localAuthResponse(String line) {
+        String text = line.trim();
+        if (text.equals("*")) {
+            endAuthExchange();
+            reply(SmtpReplies.authCancelled());
+            moveTo(State.READY);
+            return;
+        }
+        byte[] raw;
+        try {
+            raw = text.equals("=") ? new byte[0] : Base64.getDecoder().decode(text);
+        } catch (IllegalArgumentException e) {
+            endAuthExchange();
+            reply(SmtpReplies.syntax("Invalid base64 in the authentication response"));
+            moveTo(State.READY);
+            return;
+        }
+        if (localMechanism.equals("LOGIN") && localUser == null) {
+            localUser = new String(raw, StandardCharsets.UTF_8);
+            reply(SmtpReplies.loginPasswordChallenge());
+            moveTo(State.AUTH_CLIENT);
+            return;
+        }
+        String user;
+        byte[] password;
+        if (localMechanism.equals("LOGIN")) {
+            user = localUser;
+            password = raw;
+        } else {
+            // RFC 4616: [authzid] NUL authcid NUL passwd; an authzid other than the authcid is not supported.
+            int first = indexOf(raw, 0);
+            int second = first < 0 ? -1 : indexOf(raw, first + 1);
+            String authz = first < 0 ? "" : new String(raw, 0, first, StandardCharsets.UTF_8);
+            user = second < 0 ? "" : new String(raw, first + 1, second - first - 1, StandardCharsets.UTF_8);
+            password = second < 0 ? new byte[0] : java.util.Arrays.copyOfRange(raw, second + 1, raw.length);
+            java.util.Arrays.fill(raw, (byte) 0);
+            if (second < 0 || !authz.isEmpty() && !authz.equals(user)) {
+                endAuthExchange();
+                reply(SmtpReplies.syntax("AUTH PLAIN expects [authzid] NUL user NUL password"));
+                moveTo(State.READY);
+                return;
+            }
+        }
+        endAuthExchange();
+        checkLocalPassword(user, password);
+    }
+
+    private static int indexOf(byte[] b, int from) {
+        for (int i = from; i < b.length; i++) {
+            if (b[i] == 0) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private void checkLocalPassword(String user, byte[] password) {
+        Optional<Account> named;
+        try {
+            named = settings.localAuth().authenticate(user, password);
+        } catch (java.io.IOException e) {
+            log.warn("{} cannot read local passwords: {}", id, e.getMessage());
+            reply(SmtpReplies.providerLoginUnavailable("mailproxy cannot check passwords now"));
+            moveTo(State.READY);
+            return;
+        } finally {
+            java.util.Arrays.fill(password, (byte) 0);
+        }
+        if (named.isEmpty()) {
+            settings.metrics().authFailure();
+            log.info("{} local login refused", id);
+            if (++localAuthFailures >= MAX_LOCAL_AUTH_FAILURES) {
+                closeWith(SmtpReplies.tooManyAuthFailures(), "too many failed logins");
+                return;
+            }
+            reply(SmtpReplies.invalidCredentials());
+            moveTo(State.READY);
+            return;
+        }
+        Account a = named.get();
+        ProviderLogin login;
+        try {
+            login = settings.localAuth().providerLogin(a);
+        } catch (LocalAuthException e) {
+            log.warn("{}: {}", id, e.getMessage());
+            reply(SmtpReplies.providerLoginUnavailable(e.reason() == LocalAuthException.Reason.KEY_LOCKED
+                    ? "The account's key is locked; run mailproxy keys unlock " + a.email()
+                    : "mailproxy has no usable provider password for " + a.email()));
+            moveTo(State.READY);
+            return;
+        }
+        log.info("{} local login for {}", id, a.email());
+        if (upstream != null) {
+            upstream.quit();
+            upstream = null;
+        }
+        connectUpstream(a, () -> sendProviderLogin(login));
+    }
+
+    /**
+     * Logs in to the provider with the stored login: AUTH PLAIN with an initial response when offered, else AUTH
+     * LOGIN answering its two challenges from {@link #authReplay}. The password is erased once encoded.
+     */
+    private void sendProviderLogin(ProviderLogin login) {
+        Base64.Encoder b64 = Base64.getEncoder();
+        try {
+            byte[] user = login.login().getBytes(StandardCharsets.UTF_8);
+            if (upstream.capabilities().offersAuth("PLAIN")) {
+                byte[] ir = new byte[user.length + login.password().length + 2];
+                System.arraycopy(user, 0, ir, 1, user.length);
+                System.arraycopy(login.password(), 0, ir, user.length + 2, login.password().length);
+                upstream.command("AUTH PLAIN " + b64.encodeToString(ir));
+                java.util.Arrays.fill(ir, (byte) 0);
+            } else if (upstream.capabilities().offersAuth("LOGIN")) {
+                authReplay.add(b64.encodeToString(user));
+                authReplay.add(b64.encodeToString(login.password()));
+                upstream.command("AUTH LOGIN");
+            } else {
+                log.warn("{} {} offers neither AUTH PLAIN nor LOGIN for the stored login", id, account.smtpUpstream());
+                upstream.quit();
+                upstream = null;
+                reply(SmtpReplies.providerLoginUnavailable("The provider offers no password login"));
+                moveTo(State.READY);
+                return;
+            }
+        } finally {
+            login.erase();
+        }
+        localLoginUpstream = true;
+        moveTo(State.AUTH_UPSTREAM);
     }
 
     /** The login inside a SASL response: PLAIN's authcid (RFC 4616), LOGIN's user name, XOAUTH2's {@code user=}. */

@@ -38,6 +38,13 @@ final class ProxyFixture implements AutoCloseable {
 
     ProxyFixture(Path dir, Map<String, String> accounts, String extra, Path trustedCa,
                  org.mailproxy.smtp.transform.MessageTransform transform) throws Exception {
+        this(dir, accounts, extra, trustedCa, transform, org.mailproxy.core.crypto.openpgp.AccountKeys.empty());
+    }
+
+    /** @param keys the accounts' keys, for local authentication (whose data-dir is {@code dir/data}) */
+    ProxyFixture(Path dir, Map<String, String> accounts, String extra, Path trustedCa,
+                 org.mailproxy.smtp.transform.MessageTransform transform,
+                 org.mailproxy.core.crypto.openpgp.AccountKeys keys) throws Exception {
         StringBuilder acc = new StringBuilder();
         accounts.forEach((login, url) -> acc.append("{ email = \"").append(login).append("@example.com\", login = \"")
                 .append(login).append("\", imap.upstream = \"imaps://127.0.0.1:993\", smtp.upstream = \"").append(url).append("\" }\n"));
@@ -51,7 +58,8 @@ final class ProxyFixture implements AutoCloseable {
                 + extra + "\n}\n";
         config = new ConfigLoader(Map.of()).loadString(hocon, "test.conf");
         context = new ProxyContext(config, loops, UpstreamTls.create(config.trustedCaFile()),
-                LocalTls.create(config.localTls(), config.dataDir()), meters);
+                LocalTls.create(config.localTls(), config.dataDir()), meters, keys,
+                org.mailproxy.core.auth.LocalAuth.of(config, config.dataDir(), keys));
         proxy = new SmtpProxy(context, transform);
         proxy.start();
     }

@@ -25,13 +25,20 @@ public final class SmtpReplies {
 
     /** The proxy's own EHLO reply (RFC 5321 4.1.1.1): only extensions it implements, no framing changes. */
     public static SmtpReply ehlo(long maxSize, boolean offerStartTls, boolean smtpUtf8) {
+        return ehlo(maxSize, offerStartTls, smtpUtf8, "PLAIN LOGIN XOAUTH2");
+    }
+
+    /** @param authMechanisms what the AUTH line offers; empty: no AUTH line (RFC 4954 4: not before TLS) */
+    public static SmtpReply ehlo(long maxSize, boolean offerStartTls, boolean smtpUtf8, String authMechanisms) {
         List<String> lines = new ArrayList<>();
         lines.add(SERVER_NAME);
         lines.add("PIPELINING");
         lines.add("8BITMIME");
         lines.add("ENHANCEDSTATUSCODES");
         lines.add("SIZE " + maxSize);
-        lines.add("AUTH PLAIN LOGIN XOAUTH2");
+        if (!authMechanisms.isEmpty()) {
+            lines.add("AUTH " + authMechanisms);
+        }
         if (offerStartTls) {
             lines.add("STARTTLS");
         }
@@ -69,6 +76,11 @@ public final class SmtpReplies {
     /** The customary first LOGIN challenge, "Username:" in base64. */
     public static SmtpReply loginUsernameChallenge() {
         return new SmtpReply(334, List.of("VXNlcm5hbWU6"));
+    }
+
+    /** The second LOGIN challenge, "Password:" in base64. */
+    public static SmtpReply loginPasswordChallenge() {
+        return new SmtpReply(334, List.of("UGFzc3dvcmQ6"));
     }
 
     public static SmtpReply vrfyUnavailable() {
@@ -115,6 +127,29 @@ public final class SmtpReplies {
 
     public static SmtpReply authCancelled() {
         return SmtpReply.of(501, "5.0.0", "Authentication cancelled");
+    }
+
+    /** RFC 4954 6: credentials that are not the account's local password (or name no account). */
+    public static SmtpReply invalidCredentials() {
+        return SmtpReply.of(535, "5.7.8", "Authentication credentials invalid");
+    }
+
+    /** RFC 3207 4 / RFC 4954 4: a client not on this machine sends no password before TLS. */
+    public static SmtpReply tlsRequiredForAuth() {
+        return SmtpReply.of(530, "5.7.0", "Must issue a STARTTLS command first");
+    }
+
+    public static SmtpReply localMechanismUnsupported() {
+        return SmtpReply.of(504, "5.5.4", "Use AUTH PLAIN or LOGIN with the account's mailproxy password");
+    }
+
+    /** RFC 4954 6 (454): the proxy cannot log in to the provider now; the operator has to act. */
+    public static SmtpReply providerLoginUnavailable(String why) {
+        return SmtpReply.of(454, "4.7.0", clean(why));
+    }
+
+    public static SmtpReply tooManyAuthFailures() {
+        return SmtpReply.of(421, "4.7.0", "Too many failed logins; closing");
     }
 
     public static SmtpReply noAccountForLogin() {

@@ -25,6 +25,20 @@ public record Capabilities(List<String> lines) {
         return param(keyword) != null;
     }
 
+    /** Whether the AUTH line (RFC 4954 3) offers {@code mechanism}. */
+    public boolean offersAuth(String mechanism) {
+        String p = param("AUTH");
+        if (p == null) {
+            return false;
+        }
+        for (String m : p.trim().split(" +")) {
+            if (m.equalsIgnoreCase(mechanism)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** SIZE's value (RFC 1870 4); empty when not announced or announced without a limit (0). */
     public OptionalLong maxSize() {
         String p = param("SIZE");
