@@ -5,6 +5,7 @@ import org.mailproxy.config.Account;
 import org.mailproxy.config.ConfigError;
 import org.mailproxy.config.ConfigLoader;
 import org.mailproxy.config.MailproxyConfig;
+import org.mailproxy.core.auth.AccountSecrets;
 import org.mailproxy.core.net.EventLoops;
 import org.mailproxy.core.net.ProxyContext;
 import org.mailproxy.core.net.UpstreamProbe.Credentials;
@@ -95,7 +96,14 @@ final class CheckCommand implements Callable<Integer> {
             }
         }
 
+        for (String problem : RemoteAccessRules.problems(cfg)) {
+            env.out().println("listeners FAILED  " + problem);
+            failed = true;
+        }
         List<Account> accounts = select(cfg);
+        if (cfg.localAuthInForce()) {
+            failed |= !localAuthReady(cfg, accounts, env);
+        }
         if (accounts.isEmpty()) {
             env.err().println(only.isEmpty() ? file + ": no accounts configured (mailproxy.accounts is empty)"
                     : "no account matches " + String.join(", ", only));
@@ -163,6 +171,33 @@ final class CheckCommand implements Callable<Integer> {
             }
         }
         return passwords;
+    }
+
+    /**
+     * With local authentication in force, each account needs a provider password stored (its clients cannot log in
+     * otherwise); a missing local password is only noted, since the daemon generates it at start.
+     */
+    private static boolean localAuthReady(MailproxyConfig cfg, List<Account> accounts, Main.Environment env) {
+        AccountSecrets secrets = AccountSecrets.open(cfg.dataDir());
+        boolean ok = true;
+        for (Account a : accounts) {
+            boolean provider = Files.exists(cfg.dataDir()) && secrets.hasProviderLogin(a.email());
+            boolean local;
+            try {
+                local = Files.exists(cfg.dataDir()) && secrets.existingLocalPassword(a.email()).isPresent();
+            } catch (IOException e) {
+                local = false;
+            }
+            if (provider) {
+                env.out().println("local auth " + a.email() + ": OK, provider password stored, local password "
+                        + (local ? "set" : "generated at start") + " (mailproxy accounts show-password " + a.email() + ")");
+            } else {
+                env.out().println("local auth " + a.email() + ": FAILED  no provider password stored; run "
+                        + "mailproxy accounts set-provider-password " + a.email());
+                ok = false;
+            }
+        }
+        return ok;
     }
 
     /**

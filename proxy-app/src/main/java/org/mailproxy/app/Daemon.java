@@ -11,6 +11,8 @@ import org.mailproxy.config.ConfigError;
 import org.mailproxy.config.ListenAddress;
 import org.mailproxy.config.LocalTls.Mode;
 import org.mailproxy.config.MailproxyConfig;
+import org.mailproxy.core.auth.AccountSecrets;
+import org.mailproxy.core.auth.LocalAuth;
 import org.mailproxy.core.crypto.openpgp.AccountKeys;
 import org.mailproxy.core.crypto.openpgp.KeyException;
 import org.mailproxy.core.crypto.openpgp.PassphraseSource;
@@ -103,9 +105,7 @@ public final class Daemon implements AutoCloseable {
     static Daemon start(MailproxyConfig config, Map<String, String> environment,
                         Function<ProxyContext, ProxyService> imapFactory,
                         Function<ProxyContext, ProxyService> smtpFactory) {
-        requireLoopback(config, "mailproxy.imap.listen", config.imap().listen());
-        requireLoopback(config, "mailproxy.smtp.listen", config.smtp().listen());
-        config.metricsListen().ifPresent(l -> requireLoopback(config, "mailproxy.metrics.listen", l));
+        RemoteAccessRules.verify(config);
         Path dataDir = DataDirectory.prepare(config);
 
         UpstreamTls upstreamTls;
@@ -123,8 +123,9 @@ public final class Daemon implements AutoCloseable {
         new ProcessorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
 
+        LocalAuth localAuth = localAuth(config, dataDir, keys);
         EventLoops loops = new EventLoops(workerThreads());
-        ProxyContext context = new ProxyContext(config, loops, upstreamTls, localTls, registry, keys);
+        ProxyContext context = new ProxyContext(config, loops, upstreamTls, localTls, registry, keys, localAuth);
         List<ProxyService> started = new ArrayList<>();
         ControlSocket control = null;
         try {
@@ -233,11 +234,34 @@ public final class Daemon implements AutoCloseable {
         };
     }
 
-    private static void requireLoopback(MailproxyConfig config, String key, ListenAddress listen) {
-        if (!listen.isLoopback()) {
-            throw new ConfigError(config.describe(key) + ": " + listen + " is not a loopback address; mailproxy "
-                    + "listens only on this machine (127.0.0.1, ::1 or localhost) until it can authenticate local clients");
+    /**
+     * Local authentication when it is in force: every account gets its local password now if it has none (so a
+     * client can be set up before the first login), and an account without a stored provider login is named, since
+     * its clients cannot log in until one is stored.
+     */
+    private static LocalAuth localAuth(MailproxyConfig config, Path dataDir, AccountKeys keys) {
+        LocalAuth auth = LocalAuth.of(config, dataDir, keys);
+        if (!auth.inForce()) {
+            return auth;
         }
+        AccountSecrets secrets = AccountSecrets.open(dataDir);
+        for (Account a : config.accounts()) {
+            try {
+                if (secrets.existingLocalPassword(a.email()).isEmpty()) {
+                    secrets.localPassword(a.email());
+                    LOG.info("account {}: local password generated; `mailproxy accounts show-password {}` shows it",
+                            a.email(), a.email());
+                }
+            } catch (IOException e) {
+                throw new ConfigError(config.describe("mailproxy.data-dir") + ": " + e.getMessage(), e);
+            }
+            if (!secrets.hasProviderLogin(a.email())) {
+                LOG.warn("account {}: no provider password stored, so its clients cannot log in; run "
+                        + "`mailproxy accounts set-provider-password {}`", a.email(), a.email());
+            }
+        }
+        LOG.info("local authentication in force: clients log in with the accounts' local passwords");
+        return auth;
     }
 
     private static LocalTls localTls(MailproxyConfig config, Path dataDir) {

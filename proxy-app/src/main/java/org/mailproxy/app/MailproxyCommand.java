@@ -11,6 +11,7 @@ import java.util.concurrent.Callable;
 @Command(name = "mailproxy", mixinStandardHelpOptions = true, versionProvider = MailproxyCommand.VersionProvider.class,
         description = "A local IMAP/SMTP proxy between your mail client and your provider.",
         subcommands = {RunCommand.class, CheckCommand.class, VersionCommand.class, DemoCommand.class, KeysCommand.class,
+                AccountsCommand.class,
                 CommandLine.HelpCommand.class})
 final class MailproxyCommand implements Callable<Integer> {
 

@@ -126,9 +126,9 @@ class DaemonTest {
     void aNonLoopbackListenAddressIsRefused() throws Exception {
         assertThatThrownBy(() -> start(config("  imap.listen = \"0.0.0.0:1143\"\n")))
                 .isInstanceOf(ConfigError.class)
-                .hasMessageStartingWith("mailproxy.conf:3: mailproxy.imap.listen: 0.0.0.0:1143 is not a loopback address;");
+                .hasMessageStartingWith("mailproxy.conf:3: mailproxy.imap.listen: 0.0.0.0:1143 is beyond loopback,");
         assertThatThrownBy(() -> start(config("  metrics.listen = \"192.0.2.1:9464\"\n")))
-                .hasMessageStartingWith("mailproxy.conf:3: mailproxy.metrics.listen: 192.0.2.1:9464 is not a loopback address;");
+                .hasMessageStartingWith("mailproxy.conf:3: mailproxy.metrics.listen: 192.0.2.1:9464 is beyond loopback,");
         assertThat(imap.get()).isNull();
     }
 
