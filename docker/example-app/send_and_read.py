@@ -6,6 +6,8 @@ proxy's certificate checked. The provider only ever sees the message encrypted; 
 Settings come from the environment: MAIL_ADDRESS, MAILPROXY_HOST (default mailproxy), MAILPROXY_CA_FILE (the
 certificate the proxy presents; default /run/secrets/mailproxy-tls-cert).
 """
+import email
+import email.policy
 import imaplib
 import os
 import smtplib
@@ -72,10 +74,12 @@ def main():
                 raise SystemExit(f"app: {marker} did not arrive")
             time.sleep(1)
         num = data[0].split()[0]
-        _, fetched = imap.fetch(num, "(BODY.PEEK[TEXT])")
-        text = fetched[0][1].decode("utf-8", "replace")
-    if marker not in text:
-        raise SystemExit("app: the message read back is not the one sent")
+        _, fetched = imap.fetch(num, "(BODY.PEEK[])")
+    read = email.message_from_bytes(fetched[0][1], policy=email.policy.default)
+    body = read.get_body(preferencelist=("plain",))
+    if read["Subject"] != msg["Subject"] or body is None or marker not in body.get_content():
+        raise SystemExit(f"app: the message read back ({read.get_content_type()}, Subject {read['Subject']!r}) "
+                         "is not the one sent")
     print(f"app: read back {marker} in plaintext", flush=True)
 
 
