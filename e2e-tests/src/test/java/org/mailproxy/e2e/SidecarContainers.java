@@ -95,11 +95,7 @@ final class SidecarContainers {
      * certificate also names that host, as the proxy checks it.
      */
     static GenericContainer<?> upstream(Network network) {
-        ImageFromDockerfile image = new ImageFromDockerfile("localhost/mailproxy-test-upstream", false)
-                .withFileFromClasspath("Dockerfile", "org/mailproxy/testing/docker/Dockerfile")
-                .withFileFromClasspath("scripts/teststack/teststack.sh", "org/mailproxy/testing/teststack/teststack.sh")
-                .withBuildArg("BASE", baseImage());
-        return new GenericContainer<>(image)
+        return new GenericContainer<>(upstreamImage())
                 .withNetwork(network)
                 .withNetworkAliases(UPSTREAM_ALIAS)
                 .withEnv("TESTSTACK_CERT_NAMES", "DNS:" + UPSTREAM_ALIAS)
@@ -114,6 +110,14 @@ final class SidecarContainers {
     static String clientHost(GenericContainer<?> container) {
         String dockerHost = System.getenv().getOrDefault("DOCKER_HOST", "unix://");
         return dockerHost.startsWith("unix://") ? "localhost" : container.getHost();
+    }
+
+    /** The image of docker/test-upstream, as test-support's container stack builds it (so the two share it). */
+    static ImageFromDockerfile upstreamImage() {
+        return new ImageFromDockerfile("localhost/mailproxy-test-upstream", false)
+                .withFileFromClasspath("Dockerfile", "org/mailproxy/testing/docker/Dockerfile")
+                .withFileFromClasspath("scripts/teststack/teststack.sh", "org/mailproxy/testing/teststack/teststack.sh")
+                .withBuildArg("BASE", baseImage());
     }
 
     /** Runs {@code bash -c script} in the container and returns its standard output; fails on a non-zero exit. */
