@@ -128,7 +128,7 @@ mailproxy {
   data-dir = "$RUN/proxy-data"
   imap.listen = "127.0.0.1:$P_PROXY"
   smtp.listen = "127.0.0.1:$P_PROXY_SMTP"
-  metrics.listen = "off"
+  http.listen = "off"
   tls.trusted-ca-file = "$CA"
   local-tls.mode = "off"
   accounts = [{

@@ -127,8 +127,9 @@ public final class ConfigLoader {
                         get(c, "smtp.timeouts.upstream-connect", k -> positive(c.getDuration(k))),
                         get(c, "smtp.timeouts.client-idle", k -> positive(c.getDuration(k))),
                         get(c, "smtp.timeouts.upstream-reply", k -> positive(c.getDuration(k)))),
-                get(c, "metrics.listen", k -> "off".equalsIgnoreCase(c.getString(k)) ? Optional.<ListenAddress>empty()
+                get(c, "http.listen", k -> "off".equalsIgnoreCase(c.getString(k)) ? Optional.<ListenAddress>empty()
                         : Optional.of(ListenAddress.parse(c.getString(k)))),
+                get(c, "http.health-interval", k -> positive(c.getDuration(k))),
                 get(c, "tls.trusted-ca-file", k -> optionalPath(c, k, true)),
                 new LocalTls(
                         get(c, "local-tls.mode", k -> localTlsMode(c.getString(k))),
@@ -237,6 +238,10 @@ public final class ConfigLoader {
         for (Map.Entry<String, ConfigValue> e : given.entrySet()) {
             String path = prefix + "." + e.getKey();
             ConfigValue knownValue = known.get(e.getKey());
+            if (knownValue == null && path.equals(ROOT + ".metrics")) {
+                throw new ConfigError(where(e.getValue().origin()) + path + ": unknown setting; metrics.listen is "
+                        + "now http.listen (one HTTP listener serves /metrics, /health and client autoconfiguration)");
+            }
             if (knownValue == null) {
                 throw new ConfigError(where(e.getValue().origin()) + path + ": unknown setting"
                         + suggestion(e.getKey(), known.keySet()));

@@ -13,13 +13,16 @@ import java.util.Optional;
  * @param source where it came from, for messages ("built-in defaults" when no file was read)
  * @param remoteAccess whether listeners may be beyond loopback and clients log in with local passwords
  * @param origins for each setting path ({@code mailproxy.imap.listen}), {@code file:line: } where it was set
+ * @param httpListen the one HTTP listener (metrics, health, client autoconfiguration); empty when "off"
+ * @param httpHealthInterval how often {@code /health} probes each upstream, at most
  */
 public record MailproxyConfig(
         String source,
         Path dataDir,
         ImapSettings imap,
         SmtpSettings smtp,
-        Optional<ListenAddress> metricsListen,
+        Optional<ListenAddress> httpListen,
+        Duration httpHealthInterval,
         Optional<Path> trustedCaFile,
         LocalTls localTls,
         Duration shutdownGracePeriod,

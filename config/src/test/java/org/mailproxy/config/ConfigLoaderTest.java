@@ -35,7 +35,8 @@ class ConfigLoaderTest {
         assertThat(c.dataDir()).isEqualTo(Path.of("/tmp/mp-test"));
         assertThat(c.imap().listen()).isEqualTo(new ListenAddress("127.0.0.1", 1143));
         assertThat(c.smtp().listen()).isEqualTo(new ListenAddress("127.0.0.1", 1025));
-        assertThat(c.metricsListen()).contains(new ListenAddress("127.0.0.1", 9464));
+        assertThat(c.httpListen()).contains(new ListenAddress("127.0.0.1", 9464));
+        assertThat(c.httpHealthInterval()).isEqualTo(Duration.ofSeconds(30));
         assertThat(c.localTls().mode()).isEqualTo(LocalTls.Mode.STARTTLS);
         assertThat(c.imap().limits().maxNonSyncLiteral()).isEqualTo(4096);
         assertThat(c.imap().clientIdleTimeout()).isEqualTo(Duration.ofMinutes(31));
@@ -71,6 +72,22 @@ class ConfigLoaderTest {
         Path file = write("mailproxy {\n  imap {\n    lisen = \"127.0.0.1:1\"\n  }\n}\n");
         assertThatThrownBy(() -> loader.load(file)).isInstanceOf(ConfigError.class)
                 .hasMessage("mailproxy.conf:3: mailproxy.imap.lisen: unknown setting (did you mean \"listen\"?)");
+    }
+
+    @Test
+    void theOldMetricsListenSettingNamesItsNewName() throws Exception {
+        assertThatThrownBy(() -> loader.load(write("mailproxy {\n  metrics.listen = off\n}\n")))
+                .isInstanceOf(ConfigError.class)
+                .hasMessageStartingWith("mailproxy.conf:2: mailproxy.metrics: unknown setting; metrics.listen is now http.listen");
+    }
+
+    @Test
+    void healthIntervalMustBePositive() throws Exception {
+        assertThat(loader.load(write("mailproxy.http.health-interval = 250ms\n")).httpHealthInterval())
+                .isEqualTo(Duration.ofMillis(250));
+        assertThatThrownBy(() -> loader.load(write("mailproxy {\n  http.health-interval = 0s\n}\n")))
+                .isInstanceOf(ConfigError.class)
+                .hasMessageContaining("mailproxy.http.health-interval");
     }
 
     @Test
@@ -266,10 +283,10 @@ class ConfigLoaderTest {
         Path file = write(ONE_ACCOUNT);
         MailproxyConfig c = new ConfigLoader(Map.of(
                 "CONFIG_FORCE_mailproxy_imap_listen", "127.0.0.1:2143",
-                "CONFIG_FORCE_mailproxy_metrics_listen", "off",
+                "CONFIG_FORCE_mailproxy_http_listen", "off",
                 "CONFIG_FORCE_mailproxy_local__tls_mode", "implicit")).load(file);
         assertThat(c.imap().listen().port()).isEqualTo(2143);
-        assertThat(c.metricsListen()).isEmpty();
+        assertThat(c.httpListen()).isEmpty();
         assertThat(c.localTls().mode()).isEqualTo(LocalTls.Mode.IMPLICIT);
     }
 

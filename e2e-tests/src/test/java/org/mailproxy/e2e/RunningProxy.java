@@ -80,7 +80,7 @@ final class RunningProxy implements AutoCloseable {
                 + "  data-dir = \"" + dataDir + "\"\n"
                 + "  imap.listen = \"127.0.0.1:0\"\n"
                 + "  smtp.listen = \"127.0.0.1:0\"\n"
-                + "  metrics.listen = off\n"
+                + "  http.listen = off\n"
                 + "  tls.trusted-ca-file = \"" + stack.caCertFile() + "\"\n"
                 + "  local-tls.mode = " + local.configValue() + "\n"
                 + "  shutdown.grace-period = 2s\n"

@@ -16,13 +16,19 @@ import org.mailproxy.core.auth.LocalAuth;
 import org.mailproxy.core.crypto.openpgp.AccountKeys;
 import org.mailproxy.core.crypto.openpgp.KeyException;
 import org.mailproxy.core.crypto.openpgp.PassphraseSource;
+import org.mailproxy.app.http.AutoconfigEndpoint;
+import org.mailproxy.app.http.HealthEndpoint;
+import org.mailproxy.app.http.HttpListener;
+import org.mailproxy.app.http.MetricsEndpoint;
 import org.mailproxy.core.net.EventLoops;
 import org.mailproxy.core.net.ProxyContext;
 import org.mailproxy.core.net.ProxyService;
 import org.mailproxy.core.tls.LocalTls;
 import org.mailproxy.core.tls.UpstreamTls;
 import org.mailproxy.imap.ImapProxy;
+import org.mailproxy.imap.ImapUpstreamProbe;
 import org.mailproxy.smtp.SmtpProxy;
+import org.mailproxy.smtp.SmtpUpstreamProbe;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,7 +51,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
 /**
- * The running proxy: the IMAP and SMTP listeners and the metrics endpoint, built from one validated configuration.
+ * The running proxy: the IMAP and SMTP listeners and the HTTP listener (metrics, health, client autoconfiguration),
+ * built from one validated configuration.
  *
  * <p>Starting refuses, with one message naming file, line and key, what would make the daemon unsafe or useless:
  * a listen address beyond loopback (SECURITY.md 22; binding wider needs local authentication first), a taken port,
@@ -67,20 +74,20 @@ public final class Daemon implements AutoCloseable {
     private final PrometheusMeterRegistry registry;
     private final ProxyService imap;
     private final ProxyService smtp;
-    private final Optional<ProxyService> metrics;
+    private final Optional<ProxyService> http;
     private final ControlSocket control;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private boolean stopping;
 
     private Daemon(MailproxyConfig config, ProxyContext context, PrometheusMeterRegistry registry,
-                   ProxyService imap, ProxyService smtp, Optional<ProxyService> metrics, ControlSocket control) {
+                   ProxyService imap, ProxyService smtp, Optional<ProxyService> http, ControlSocket control) {
         this.config = config;
         this.control = control;
         this.context = context;
         this.registry = registry;
         this.imap = imap;
         this.smtp = smtp;
-        this.metrics = metrics;
+        this.http = http;
     }
 
     /** Starts the daemon with the IMAP and SMTP relays. */
@@ -131,17 +138,18 @@ public final class Daemon implements AutoCloseable {
         try {
             ProxyService imap = imapFactory.apply(context);
             ProxyService smtp = smtpFactory.apply(context);
-            Optional<ProxyService> metrics = config.metricsListen().map(l -> new MetricsServer(l, registry));
             listen(config, "mailproxy.imap.listen", config.imap().listen(), imap, started);
             listen(config, "mailproxy.smtp.listen", config.smtp().listen(), smtp, started);
-            if (metrics.isPresent()) {
-                listen(config, "mailproxy.metrics.listen", config.metricsListen().get(), metrics.get(), started);
+            // After the mail listeners: the autoconfiguration names their bound ports.
+            Optional<ProxyService> http = config.httpListen().map(l -> httpListener(l, context, registry, imap, smtp));
+            if (http.isPresent()) {
+                listen(config, "mailproxy.http.listen", config.httpListen().get(), http.get(), started);
             }
             control = ControlSocket.start(config, dataDir, keys);
-            Daemon daemon = new Daemon(config, context, registry, imap, smtp, metrics, control);
-            LOG.info("mailproxy ready: imap {}, smtp {}, metrics {}, {} account(s), data in {}",
+            Daemon daemon = new Daemon(config, context, registry, imap, smtp, http, control);
+            LOG.info("mailproxy ready: imap {}, smtp {}, http {}, {} account(s), data in {}",
                     address(imap.boundAddress()), address(smtp.boundAddress()),
-                    metrics.map(m -> "http://" + address(m.boundAddress()) + "/metrics").orElse("off"),
+                    http.map(m -> "http://" + address(m.boundAddress()) + "/").orElse("off"),
                     config.accounts().size(), dataDir);
             if (config.accounts().isEmpty()) {
                 LOG.warn("no accounts in {}: every login will be refused until mailproxy.accounts lists one",
@@ -161,6 +169,20 @@ public final class Daemon implements AutoCloseable {
             keys.close();
             throw e;
         }
+    }
+
+    /** {@code /metrics}, {@code /health} (probing as {@code mailproxy check} does) and the autoconfiguration. */
+    private static ProxyService httpListener(ListenAddress listen, ProxyContext context,
+                                             PrometheusMeterRegistry registry, ProxyService imap, ProxyService smtp) {
+        MailproxyConfig config = context.config();
+        return new HttpListener(listen, List.of(
+                new MetricsEndpoint(registry),
+                HealthEndpoint.create(config, context.accountKeys(), new ImapUpstreamProbe(context),
+                        new SmtpUpstreamProbe(context), Version.current()),
+                new AutoconfigEndpoint(config.accounts(),
+                        new AutoconfigEndpoint.Listener(config.imap().listen().host(), imap.boundAddress().getPort()),
+                        new AutoconfigEndpoint.Listener(config.smtp().listen().host(), smtp.boundAddress().getPort()),
+                        config.localTls().mode())));
     }
 
     /**
@@ -338,11 +360,12 @@ public final class Daemon implements AutoCloseable {
         return control.path();
     }
 
-    public Optional<InetSocketAddress> metricsAddress() {
-        return metrics.map(ProxyService::boundAddress);
+    /** Where the HTTP listener ({@code /metrics}, {@code /health}, autoconfiguration) is bound, unless "off". */
+    public Optional<InetSocketAddress> httpAddress() {
+        return http.map(ProxyService::boundAddress);
     }
 
-    /** The Prometheus text the metrics endpoint serves. */
+    /** The Prometheus text {@code /metrics} serves. */
     String scrape() {
         return registry.scrape();
     }
@@ -366,7 +389,7 @@ public final class Daemon implements AutoCloseable {
             control.close();
             imap.stopAccepting();
             smtp.stopAccepting();
-            metrics.ifPresent(ProxyService::stopAccepting);
+            http.ifPresent(ProxyService::stopAccepting);
             CompletableFuture<Void> drained = CompletableFuture.allOf(
                     smtp.drainAndClose(grace).toCompletableFuture(),
                     imap.drainAndClose(grace).toCompletableFuture());
@@ -380,7 +403,7 @@ public final class Daemon implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            metrics.ifPresent(m -> m.drainAndClose(Duration.ZERO));
+            http.ifPresent(h -> h.drainAndClose(Duration.ZERO));
             context.loops().shutdown(Duration.ofSeconds(5));
             registry.close();
             context.accountKeys().close();

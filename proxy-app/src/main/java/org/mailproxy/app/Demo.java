@@ -50,7 +50,7 @@ public final class Demo implements AutoCloseable {
     }
 
     /** Where the demo lives and which local ports it listens on (0: any free port). */
-    public record Options(Path directory, int imapPort, int smtpPort, int metricsPort) {
+    public record Options(Path directory, int imapPort, int smtpPort, int httpPort) {
     }
 
     public static final List<User> USERS = List.of(
@@ -99,7 +99,7 @@ public final class Demo implements AutoCloseable {
                 + "  data-dir = " + quote(dataDir.toString()) + "\n"
                 + "  imap.listen = " + quote("127.0.0.1:" + options.imapPort()) + "\n"
                 + "  smtp.listen = " + quote("127.0.0.1:" + options.smtpPort()) + "\n"
-                + "  metrics.listen = " + quote(options.metricsPort() < 0 ? "off" : "127.0.0.1:" + options.metricsPort()) + "\n"
+                + "  http.listen = " + quote(options.httpPort() < 0 ? "off" : "127.0.0.1:" + options.httpPort()) + "\n"
                 + "  tls.trusted-ca-file = " + quote(upstream.caCertificate().toString()) + "\n"
                 + "  local-tls.mode = starttls\n"
                 + "  shutdown.grace-period = 5s\n"
@@ -294,8 +294,8 @@ public final class Demo implements AutoCloseable {
         return daemon.smtpAddress();
     }
 
-    public Optional<InetSocketAddress> metricsAddress() {
-        return daemon.metricsAddress();
+    public Optional<InetSocketAddress> httpAddress() {
+        return daemon.httpAddress();
     }
 
     public EmbeddedUpstream upstream() {
@@ -328,7 +328,7 @@ public final class Demo implements AutoCloseable {
         localCertificate().ifPresent(c -> b.append("Thunderbird asks once to accept mailproxy's own certificate (")
                 .append(c).append(").\nConfirm the security exception when the SHA-256 fingerprint it shows is\n  ")
                 .append(fingerprint(c)).append('\n'));
-        metricsAddress().ifPresent(m -> b.append("Metrics: http://127.0.0.1:").append(m.getPort()).append("/metrics\n"));
+        httpAddress().ifPresent(m -> b.append("Metrics: http://127.0.0.1:").append(m.getPort()).append("/metrics\n"));
         b.append("Alice and Bob have OpenPGP keys (in ").append(daemon.context().config().dataDir().resolve("keys"))
                 .append("):\nmail one sends the other through mailproxy is signed and encrypted before it leaves, and the\n")
                 .append("provider stores only the encrypted PGP/MIME message.\n\n");

@@ -27,8 +27,9 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--smtp-port", paramLabel = "PORT", description = "Local SMTP port (default 1025, or any free port if taken).")
     Integer smtpPort;
 
-    @Option(names = "--metrics-port", paramLabel = "PORT", description = "Metrics port (default 9464, or any free port if taken; -1 turns metrics off).")
-    Integer metricsPort;
+    @Option(names = {"--http-port", "--metrics-port"}, paramLabel = "PORT",
+            description = "HTTP port for /metrics, /health and autoconfiguration (default 9464, or any free port if taken; -1 turns it off).")
+    Integer httpPort;
 
     @Option(names = "--dir", paramLabel = "DIR", description = "Where the demo keeps its files (default ~/.local/share/mailproxy-demo).")
     Path dir;
@@ -40,7 +41,7 @@ final class DemoCommand implements Callable<Integer> {
         Demo demo = Demo.start(new Demo.Options(directory,
                 imapPort != null ? imapPort : freeOrAny(1143),
                 smtpPort != null ? smtpPort : freeOrAny(1025),
-                metricsPort != null ? metricsPort : freeOrAny(9464)));
+                httpPort != null ? httpPort : freeOrAny(9464)));
         Runtime.getRuntime().addShutdownHook(new Thread(demo::close, "mailproxy-demo-shutdown"));
         env.out().print(demo.thunderbirdSettings());
         env.out().flush();

@@ -31,7 +31,7 @@ final class RemoteAccessRules {
         List<String> out = new ArrayList<>();
         listener(config, "mailproxy.imap.listen", Optional.of(config.imap().listen()), out);
         listener(config, "mailproxy.smtp.listen", Optional.of(config.smtp().listen()), out);
-        listener(config, "mailproxy.metrics.listen", config.metricsListen(), out);
+        listener(config, "mailproxy.http.listen", config.httpListen(), out);
         boolean remoteMail = !config.imap().listen().isLoopback() || !config.smtp().listen().isLoopback();
         if (remoteMail && config.remoteAccess().allowRemoteClients() && config.localTls().mode() == LocalTls.Mode.OFF) {
             out.add(config.describe("mailproxy.local-tls.mode") + ": off, while clients on other machines may "

@@ -142,9 +142,9 @@ class AccountsCommandTest {
         assertThatThrownBy(() -> RemoteAccessRules.verify(plain)).isInstanceOf(ConfigError.class)
                 .hasMessageContaining("in the clear");
 
-        MailproxyConfig metrics = loader.loadString("mailproxy.metrics.listen = \"0.0.0.0:9464\"", "m.conf");
+        MailproxyConfig metrics = loader.loadString("mailproxy.http.listen = \"0.0.0.0:9464\"", "m.conf");
         assertThat(metrics.localAuthInForce()).as("HTTP alone does not take logins").isFalse();
-        assertThat(RemoteAccessRules.problems(metrics)).singleElement().asString().contains("metrics.listen");
+        assertThat(RemoteAccessRules.problems(metrics)).singleElement().asString().contains("http.listen");
 
         MailproxyConfig allowed = loader.loadString("mailproxy { imap.listen = \"0.0.0.0:1143\"\n "
                 + "allow-remote-clients = true }", "ok.conf");

@@ -58,7 +58,7 @@ class DaemonTest {
     private MailproxyConfig ports(int imapPort, int smtpPort, String metrics) throws Exception {
         return config("  imap.listen = \"127.0.0.1:" + imapPort + "\"\n"
                 + "  smtp.listen = \"127.0.0.1:" + smtpPort + "\"\n"
-                + "  metrics.listen = \"" + metrics + "\"\n"
+                + "  http.listen = \"" + metrics + "\"\n"
                 + "  shutdown.grace-period = 7s\n");
     }
 
@@ -86,7 +86,7 @@ class DaemonTest {
 
         imap.get().metrics.sessionOpened();
         HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + d.metricsAddress().orElseThrow().getPort() + "/metrics")).build(),
+                URI.create("http://127.0.0.1:" + d.httpAddress().orElseThrow().getPort() + "/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(r.body()).contains("mailproxy_sessions_total{protocol=\"imap\"} 1.0")
                 .contains("mailproxy_sessions_active{protocol=\"smtp\"} 0.0")
@@ -96,7 +96,7 @@ class DaemonTest {
     @Test
     void metricsOffMeansNoEndpoint() throws Exception {
         Daemon d = start(ports(0, 0, "off"));
-        assertThat(d.metricsAddress()).isEmpty();
+        assertThat(d.httpAddress()).isEmpty();
     }
 
     @Test
@@ -116,7 +116,7 @@ class DaemonTest {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
             int port = taken.getLocalPort();
             assertThatThrownBy(() -> start(ports(0, 0, "127.0.0.1:" + port)))
-                    .hasMessage("mailproxy.conf:5: mailproxy.metrics.listen: 127.0.0.1:" + port + " is already in use");
+                    .hasMessage("mailproxy.conf:5: mailproxy.http.listen: 127.0.0.1:" + port + " is already in use");
             assertThat(imap.get().closed()).isTrue();
             assertThat(smtp.get().closed()).isTrue();
         }
@@ -127,8 +127,8 @@ class DaemonTest {
         assertThatThrownBy(() -> start(config("  imap.listen = \"0.0.0.0:1143\"\n")))
                 .isInstanceOf(ConfigError.class)
                 .hasMessageStartingWith("mailproxy.conf:3: mailproxy.imap.listen: 0.0.0.0:1143 is beyond loopback,");
-        assertThatThrownBy(() -> start(config("  metrics.listen = \"192.0.2.1:9464\"\n")))
-                .hasMessageStartingWith("mailproxy.conf:3: mailproxy.metrics.listen: 192.0.2.1:9464 is beyond loopback,");
+        assertThatThrownBy(() -> start(config("  http.listen = \"192.0.2.1:9464\"\n")))
+                .hasMessageStartingWith("mailproxy.conf:3: mailproxy.http.listen: 192.0.2.1:9464 is beyond loopback,");
         assertThat(imap.get()).isNull();
     }
 
@@ -146,7 +146,7 @@ class DaemonTest {
         Daemon d = start(ports(0, 0, "127.0.0.1:0"));
         CompletableFuture<Void> smtpInFlight = new CompletableFuture<>();
         smtp.get().drained = smtpInFlight;
-        InetSocketAddress metrics = d.metricsAddress().orElseThrow();
+        InetSocketAddress metrics = d.httpAddress().orElseThrow();
 
         CompletableFuture<Void> stopping = CompletableFuture.runAsync(d::stop);
         await().atMost(Duration.ofSeconds(5)).until(() -> smtp.get().calls.contains("drainAndClose PT7S"));

@@ -23,7 +23,7 @@ class DemoCommandTest {
     @Test
     void printsTheSettingsAnswersOnThePrintedPortsAndStopsOnSigterm() throws Exception {
         try (MailproxyProcess p = new MailproxyProcess("demo", "--dir", tmp.resolve("demo").toString(),
-                "--imap-port", "0", "--smtp-port", "0", "--metrics-port", "-1")) {
+                "--imap-port", "0", "--smtp-port", "0", "--http-port", "-1")) {
             p.awaitLine(p.out, l -> l.contains("Ctrl-C"));
             String settings = String.join("\n", p.out);
             assertThat(settings).contains("alice@demo.test").contains("bob@demo.test").contains("STARTTLS");

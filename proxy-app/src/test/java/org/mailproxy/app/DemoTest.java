@@ -175,7 +175,7 @@ class DemoTest {
         }
 
         String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
-                "http://127.0.0.1:" + demo.metricsAddress().orElseThrow().getPort() + "/metrics")).build(),
+                "http://127.0.0.1:" + demo.httpAddress().orElseThrow().getPort() + "/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString()).body();
         assertThat(metrics).contains("mailproxy_sessions_total{protocol=\"imap\"}")
                 .contains("mailproxy_sessions_total{protocol=\"smtp\"}");

@@ -45,7 +45,7 @@ final class KeyFixture {
                 + "  data-dir = " + q(dataDir) + "\n"
                 + "  imap.listen = \"127.0.0.1:0\"\n"
                 + "  smtp.listen = \"127.0.0.1:0\"\n"
-                + "  metrics.listen = off\n"
+                + "  http.listen = off\n"
                 + "  local-tls.mode = off\n"
                 + "  shutdown.grace-period = 1s\n"
                 + "  accounts = [ { email = \"" + ALICE + "\", imap.upstream = \"imaps://127.0.0.1:1\",\n"

@@ -26,7 +26,7 @@ class RunCommandTest {
                 + "  data-dir = " + q(tmp.resolve("data")) + "\n"
                 + "  imap.listen = \"127.0.0.1:" + imapPort + "\"\n"
                 + "  smtp.listen = \"127.0.0.1:" + smtpPort + "\"\n"
-                + "  metrics.listen = off\n"
+                + "  http.listen = off\n"
                 + "  shutdown.grace-period = 3s\n"
                 + "}\n");
     }

@@ -46,7 +46,7 @@ public final class ImapProxyFixture implements AutoCloseable {
                 + "  data-dir = \"" + dir.resolve("data") + "\"\n"
                 + "  imap.listen = \"127.0.0.1:0\"\n"
                 + "  imap.timeouts.upstream-connect = 5s\n"
-                + "  metrics.listen = off\n"
+                + "  http.listen = off\n"
                 + "  tls.trusted-ca-file = \"" + trustedCa + "\"\n"
                 + "  local-tls.mode = off\n"
                 + "  accounts = [\n" + acc + "  ]\n"

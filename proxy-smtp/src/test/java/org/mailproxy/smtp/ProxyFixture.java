@@ -51,7 +51,7 @@ final class ProxyFixture implements AutoCloseable {
         String hocon = "mailproxy {\n"
                 + "  data-dir = \"" + dir.resolve("data") + "\"\n"
                 + "  smtp.listen = \"127.0.0.1:0\"\n"
-                + "  metrics.listen = off\n"
+                + "  http.listen = off\n"
                 + "  tls.trusted-ca-file = \"" + trustedCa + "\"\n"
                 + "  local-tls.mode = off\n"
                 + "  accounts = [\n" + acc + "  ]\n"

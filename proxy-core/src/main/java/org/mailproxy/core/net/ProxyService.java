@@ -4,10 +4,10 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 
-/** A listener the daemon starts and stops: the IMAP proxy, the SMTP proxy, the metrics endpoint. */
+/** A listener the daemon starts and stops: the IMAP proxy, the SMTP proxy, the HTTP listener. */
 public interface ProxyService {
 
-    /** A short name for logs: "imap", "smtp", "metrics". */
+    /** A short name for logs: "imap", "smtp", "http". */
     String name();
 
     /**

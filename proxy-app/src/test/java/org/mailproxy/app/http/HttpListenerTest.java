@@ -1,4 +1,4 @@
-package org.mailproxy.app;
+package org.mailproxy.app.http;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -13,20 +13,24 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The Prometheus endpoint: text format with the proxy's meters, nothing but GET/HEAD /metrics. */
-class MetricsServerTest {
+/**
+ * The HTTP listener with its {@code /metrics} endpoint: Prometheus text with the proxy's meters, GET and HEAD only,
+ * 404 for paths no endpoint serves.
+ */
+class HttpListenerTest {
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    private MetricsServer server;
+    private HttpListener server;
     private URI base;
 
     @BeforeEach
     void start() throws Exception {
-        server = new MetricsServer(new ListenAddress("127.0.0.1", 0), registry);
+        server = new HttpListener(new ListenAddress("127.0.0.1", 0), List.of(new MetricsEndpoint(registry)));
         server.start();
         base = URI.create("http://127.0.0.1:" + server.boundAddress().getPort());
     }
@@ -52,7 +56,7 @@ class MetricsServerTest {
 
         HttpResponse<String> r = send("GET", "/metrics");
         assertThat(r.statusCode()).isEqualTo(200);
-        assertThat(r.headers().firstValue("Content-Type")).hasValue(MetricsServer.CONTENT_TYPE);
+        assertThat(r.headers().firstValue("Content-Type")).hasValue(MetricsEndpoint.CONTENT_TYPE);
         assertThat(r.body())
                 .contains("# TYPE mailproxy_sessions_total counter")
                 .contains("mailproxy_sessions_total{protocol=\"imap\"} 2.0")
@@ -68,6 +72,24 @@ class MetricsServerTest {
         assertThat(post.headers().firstValue("Allow")).hasValue("GET, HEAD");
         assertThat(send("GET", "/").statusCode()).isEqualTo(404);
         assertThat(send("GET", "/admin").statusCode()).isEqualTo(404);
+        assertThat(send("GET", "/metricsx").statusCode()).isEqualTo(404);
+        assertThat(send("GET", "/metrics/").statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void aLargeRequestBodyIsNotReadIntoMemory() throws Exception {
+        // 64 MiB announced and sent in part: the answer comes without the body being read, and the server goes on.
+        try (java.net.Socket s = new java.net.Socket(base.getHost(), base.getPort())) {
+            s.setSoTimeout(10_000);
+            var out = s.getOutputStream();
+            out.write(("POST /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 67108864\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.write(new byte[128 * 1024]);
+            out.flush();
+            String head = new String(s.getInputStream().readNBytes(12), java.nio.charset.StandardCharsets.US_ASCII);
+            assertThat(head).isEqualTo("HTTP/1.1 405");
+        }
+        assertThat(send("GET", "/metrics").statusCode()).isEqualTo(200);
     }
 
     @Test
