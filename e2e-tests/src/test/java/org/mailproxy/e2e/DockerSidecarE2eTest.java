@@ -278,7 +278,9 @@ class DockerSidecarE2eTest {
         assertThat(health.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).contains("json"));
 
         DockerClient docker = DockerClientFactory.instance().client();
-        HealthCheck check = docker.inspectImageCmd(proxy.getDockerImageName()).exec().getConfig().getHealthcheck();
+        // From the container's configuration, which it takes from the image (podman's Docker API leaves it out of
+        // the image's).
+        HealthCheck check = docker.inspectContainerCmd(proxy.getContainerId()).exec().getConfig().getHealthcheck();
         assertThat(check).as("the image's HEALTHCHECK").isNotNull();
         assertThat(check.getTest()).containsExactly("CMD", "/usr/local/bin/healthcheck.sh");
         // What the engine runs on its schedule, run now.
