@@ -30,6 +30,7 @@ import org.testcontainers.containers.output.Slf4jLogConsumer;
 import org.testcontainers.containers.wait.strategy.Wait;
 import org.testcontainers.images.builder.ImageFromDockerfile;
 import org.testcontainers.images.builder.Transferable;
+import org.testcontainers.utility.LogUtils;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -266,10 +267,33 @@ class DockerSidecarE2eTest {
                 .containsExactly("mailproxy 700", "mailproxy 700", "mailproxy 400");
         assertThat(proxy.getLogs()).as("the container's log")
                 .doesNotContain(LOCAL_PASSWORD).doesNotContain(PROVIDER_PASSWORD).doesNotContain(PASSPHRASE);
+        // Secrets travel as file names only: neither the daemon's command line nor its environment holds one.
+        String processes = SidecarContainers.bashAs(proxy, "mailproxy",
+                "cat /proc/1/cmdline /proc/1/environ | tr '\\0' '\\n'");
+        assertThat(processes).contains("MAILPROXY_LOCAL_PASSWORD_FILE=/run/mailproxy/mailproxy-local-password")
+                .doesNotContain(LOCAL_PASSWORD).doesNotContain(PROVIDER_PASSWORD).doesNotContain(PASSPHRASE);
     }
 
     @Test
     @Order(4)
+    void aContainerWithoutTheAccountsAddressSaysWhichSettingIsMissing() throws Exception {
+        DockerClient docker = DockerClientFactory.instance().client();
+        String id = docker.createContainerCmd(proxy.getDockerImageName())
+                .withEnv("MAILPROXY_IMAP_UPSTREAM=imaps://" + SidecarContainers.UPSTREAM_ALIAS + ":993")
+                .exec().getId();
+        try {
+            docker.startContainerCmd(id).exec();
+            int status = docker.waitContainerCmd(id).start().awaitStatusCode(60, TimeUnit.SECONDS);
+            assertThat(status).isEqualTo(2);
+            assertThat(LogUtils.getOutput(docker, id))
+                    .contains("MAILPROXY_EMAIL is not set (see the README's Docker sidecar section)");
+        } finally {
+            docker.removeContainerCmd(id).withForce(true).withRemoveVolumes(true).exec();
+        }
+    }
+
+    @Test
+    @Order(5)
     void healthAnswersHealthyAndTheImageChecksIt() throws Exception {
         HttpResponse<String> health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://"
                         + SidecarContainers.clientHost(proxy) + ":" + proxy.getMappedPort(SidecarContainers.HTTP) + "/health"))
@@ -288,7 +312,7 @@ class DockerSidecarE2eTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void stoppingTheContainerDrainsAnSmtpTransactionInFlight() throws Exception {
         String marker = "drain-" + UUID.randomUUID();
         CountDownLatch inData = new CountDownLatch(1);

@@ -122,8 +122,13 @@ final class SidecarContainers {
 
     /** Runs {@code bash -c script} in the container and returns its standard output; fails on a non-zero exit. */
     static String bash(GenericContainer<?> container, String script) {
+        return bashAs(container, "root", script);
+    }
+
+    /** {@link #bash} as {@code user}, with pipefail. */
+    static String bashAs(GenericContainer<?> container, String user, String script) {
         try {
-            ExecResult r = container.execInContainer(StandardCharsets.UTF_8, "bash", "-c", script);
+            ExecResult r = container.execInContainerWithUser(StandardCharsets.UTF_8, user, "bash", "-o", "pipefail", "-c", script);
             if (r.getExitCode() != 0) {
                 throw new IllegalStateException("`" + script + "` exited " + r.getExitCode() + ": " + r.getStderr());
             }
