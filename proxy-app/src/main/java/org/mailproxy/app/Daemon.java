@@ -286,7 +286,7 @@ public final class Daemon implements AutoCloseable {
         return auth;
     }
 
-    private static LocalTls localTls(MailproxyConfig config, Path dataDir) {
+    static LocalTls localTls(MailproxyConfig config, Path dataDir) {
         boolean generated = config.localTls().mode() != Mode.OFF
                 && (config.localTls().certFile().isEmpty() || config.localTls().keyFile().isEmpty());
         Path tlsDir = dataDir.resolve("tls");

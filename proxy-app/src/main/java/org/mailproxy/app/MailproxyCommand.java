@@ -10,8 +10,8 @@ import java.util.concurrent.Callable;
 /** {@code mailproxy}: the command line's root; without a subcommand it prints the usage. */
 @Command(name = "mailproxy", mixinStandardHelpOptions = true, versionProvider = MailproxyCommand.VersionProvider.class,
         description = "A local IMAP/SMTP proxy between your mail client and your provider.",
-        subcommands = {RunCommand.class, CheckCommand.class, VersionCommand.class, DemoCommand.class, KeysCommand.class,
-                AccountsCommand.class,
+        subcommands = {InitCommand.class, RunCommand.class, CheckCommand.class, VersionCommand.class, DemoCommand.class,
+                KeysCommand.class, AccountsCommand.class,
                 CommandLine.HelpCommand.class})
 final class MailproxyCommand implements Callable<Integer> {
 

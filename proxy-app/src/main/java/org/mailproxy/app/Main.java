@@ -25,9 +25,25 @@ public final class Main {
         char[] ask(String prompt);
     }
 
-    /** What a command needs from the process; tests pass their own. */
+    /** Asks the person at the terminal for a line of text (echoed); {@code null} at the end of the input. */
+    interface LinePrompt {
+        String ask(String prompt);
+    }
+
+    /**
+     * What a command needs from the process; tests pass their own.
+     *
+     * @param terminal password prompts without echo ({@code null} from the supplier: no terminal)
+     * @param lines    questions answered with a line of text ({@code null} from the supplier: no terminal)
+     */
     record Environment(Map<String, String> variables, String userHome, PrintWriter out, PrintWriter err,
-                       Supplier<PasswordPrompt> terminal) {
+                       Supplier<PasswordPrompt> terminal, Supplier<LinePrompt> lines) {
+
+        /** An environment whose terminal only answers password prompts. */
+        Environment(Map<String, String> variables, String userHome, PrintWriter out, PrintWriter err,
+                    Supplier<PasswordPrompt> terminal) {
+            this(variables, userHome, out, err, terminal, () -> null);
+        }
 
         static Environment system() {
             Charset cs = Charset.defaultCharset();
@@ -37,11 +53,23 @@ public final class Main {
                     () -> {
                         Console console = System.console();
                         return console == null ? null : prompt -> console.readPassword("%s", prompt);
+                    },
+                    () -> {
+                        Console console = System.console();
+                        return console == null ? null : prompt -> console.readLine("%s", prompt);
                     });
         }
     }
 
     private Main() {
+    }
+
+    /** {@code --help} on every command, not only the root ({@code mailproxy accounts set-provider-password --help}). */
+    private static void helpEverywhere(CommandLine cl) {
+        cl.getCommandSpec().mixinStandardHelpOptions(true);
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            helpEverywhere(sub);
+        }
     }
 
     public static void main(String[] args) {
@@ -51,6 +79,7 @@ public final class Main {
 
     static int run(String[] args, Environment environment) {
         CommandLine cl = new CommandLine(new MailproxyCommand(environment));
+        helpEverywhere(cl);
         cl.setOut(environment.out());
         cl.setErr(environment.err());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {

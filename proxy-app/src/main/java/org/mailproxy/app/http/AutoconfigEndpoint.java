@@ -95,8 +95,10 @@ public final class AutoconfigEndpoint implements Endpoint {
             Exchanges.respond(exchange, 400, Exchanges.TEXT, "the Host header does not name a usable host\n");
             return;
         }
-        // With one account the client's login is known; otherwise the client fills in the address it was given.
-        String username = account.or(() -> inDomain.size() == 1 ? Optional.of(inDomain.get(0)) : Optional.empty())
+        // With one account the client's login is known; otherwise the client fills in the address it was given. A
+        // client on another machine is not told logins either: the address it asked with logs in as well.
+        String username = !Exchanges.fromLoopback(exchange) ? "%EMAILADDRESS%"
+                : account.or(() -> inDomain.size() == 1 ? Optional.of(inDomain.get(0)) : Optional.empty())
                 .map(Account::login).orElse("%EMAILADDRESS%");
         Exchanges.respond(exchange, 200, CONTENT_TYPE, xml(domain.get(), imapHost.get(), smtpHost.get(), username));
     }

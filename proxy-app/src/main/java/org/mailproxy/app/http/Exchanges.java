@@ -28,6 +28,12 @@ final class Exchanges {
         return false;
     }
 
+    /** Whether the request came from this machine's loopback address. */
+    static boolean fromLoopback(HttpExchange exchange) {
+        java.net.InetSocketAddress peer = exchange.getRemoteAddress();
+        return peer != null && peer.getAddress() != null && peer.getAddress().isLoopbackAddress();
+    }
+
     /** Sends {@code body} (without it for HEAD, with the same headers) and closes the exchange. */
     static void respond(HttpExchange exchange, int status, String contentType, String body) throws IOException {
         try (exchange) {

@@ -70,7 +70,9 @@ public final class HealthEndpoint implements Endpoint, AutoCloseable {
         }
         monitor.start();
         monitor.awaitFirstRound(firstWait);
-        Report report = report();
+        // Another machine (when http.listen is beyond loopback: a container's HEALTHCHECK runs inside it) learns
+        // whether the proxy is healthy, not which accounts it serves or where their providers are.
+        Report report = report(Exchanges.fromLoopback(exchange));
         Exchanges.respond(exchange, report.ok() ? 200 : 503, CONTENT_TYPE, report.json());
     }
 
@@ -89,15 +91,24 @@ public final class HealthEndpoint implements Endpoint, AutoCloseable {
         return check.map(UpstreamMonitor.Check::reachable).orElse(false);
     }
 
-    /** The answer as it stands now. */
+    /** The answer as it stands now, with each account's state. */
     Report report() {
+        return report(true);
+    }
+
+    /** @param detailed with each account's address, upstreams and key state; else the overall status only */
+    Report report(boolean detailed) {
         List<AccountState> states = accounts.stream().map(a -> new AccountState(a, monitor.last(a.imapUpstream()),
                 monitor.last(a.smtpUpstream()), keys.status(a.email()).state())).toList();
         boolean ok = states.stream().allMatch(AccountState::ok);
         JsonWriter json = new JsonWriter().beginObject()
                 .name("status").value(ok ? "ok" : "degraded")
-                .name("version").value(version)
-                .name("accounts").beginArray();
+                .name("version").value(version);
+        if (!detailed) {
+            return new Report(ok, json.name("accounts_ok").value(states.stream().filter(AccountState::ok).count())
+                    .name("accounts_total").value(states.size()).endObject() + "\n");
+        }
+        json.name("accounts").beginArray();
         for (AccountState s : states) {
             json.beginObject().name("email").value(s.account().email());
             upstream(json.name("imap"), s.account().imapUpstream(), s.imap());

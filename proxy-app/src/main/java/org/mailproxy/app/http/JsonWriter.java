@@ -59,6 +59,12 @@ final class JsonWriter {
         return this;
     }
 
+    JsonWriter value(long n) {
+        beforeValue();
+        out.append(n);
+        return this;
+    }
+
     JsonWriter value(boolean b) {
         beforeValue();
         out.append(b);

@@ -79,6 +79,18 @@ class UpstreamMonitorTest {
     }
 
     @Test
+    void aHealthAnswerForAnotherMachineNamesNoAccountOrUpstream() {
+        Account a = account("secret-name@example.test", "imaps://imap.private.example.test", "smtps://smtp.private.example.test");
+        HealthEndpoint health = new HealthEndpoint(List.of(a), org.mailproxy.core.crypto.openpgp.AccountKeys.empty(),
+                monitor(List.of(a), Duration.ofMinutes(1)), "1.0", Duration.ZERO);
+        HealthEndpoint.Report remote = health.report(false);
+        assertThat(remote.ok()).isFalse();
+        assertThat(remote.json()).contains("\"status\":\"degraded\"", "\"accounts_ok\":0", "\"accounts_total\":1")
+                .doesNotContain("secret-name", "private.example.test");
+        assertThat(health.report(true).json()).contains("secret-name@example.test", "imap.private.example.test");
+    }
+
+    @Test
     void accountsSharingAnUpstreamCauseOneProbeOfIt() {
         UpstreamMonitor m = monitor(List.of(
                 account("a@example.test", "imaps://mail.example.test", "smtps://mail.example.test"),
