@@ -434,8 +434,25 @@ public final class MessageCache implements AutoCloseable {
         }
     }
 
+    /**
+     * Creates {@code dir} and every missing directory above it owner-only (SECURITY.md 23): a parent made with the
+     * process's umask (0755 under the usual 022) would make the daemon refuse its own data directory at next start.
+     */
     private static void privateDirectory(Path dir) throws IOException {
-        Files.createDirectories(dir);
+        Path missing = dir.toAbsolutePath();
+        java.util.ArrayDeque<Path> toCreate = new java.util.ArrayDeque<>();
+        while (missing != null && !Files.isDirectory(missing)) {
+            toCreate.push(missing);
+            missing = missing.getParent();
+        }
+        for (Path d : toCreate) {
+            try {
+                Files.createDirectory(d, PosixFilePermissions.asFileAttribute(DIR_PERMISSIONS));
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                // made by another session meanwhile; its mode is set below like ours
+            }
+            Files.setPosixFilePermissions(d, DIR_PERMISSIONS);
+        }
         Files.setPosixFilePermissions(dir, DIR_PERMISSIONS);
     }
 

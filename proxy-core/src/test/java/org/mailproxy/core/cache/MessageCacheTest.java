@@ -55,6 +55,18 @@ class MessageCacheTest {
     }
 
     @Test
+    void directoriesItCreatesAboveTheCacheAreOwnerOnlyWhateverTheUmask() throws Exception {
+        Path nested = dir.resolve("data").resolve("cache").resolve("alice");
+        try (MessageCache cache = keys.open(nested)) {
+            put(cache, "INBOX", 1, 1, random(3, 100));
+        }
+        for (Path d : new Path[]{dir.resolve("data"), dir.resolve("data/cache"), nested}) {
+            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(d)))
+                    .as(d.toString()).isEqualTo("rwx------");
+        }
+    }
+
+    @Test
     void randomOffsetReadsEqualTheSlice() throws Exception {
         byte[] content = random(1, 5 * CHUNK + 123);
         Random r = new Random(2);
