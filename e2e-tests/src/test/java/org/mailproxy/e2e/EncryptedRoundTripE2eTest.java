@@ -11,7 +11,6 @@ import org.mailproxy.testing.RequiresMailStack;
 import org.mailproxy.testing.StoredMessage;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,14 +37,6 @@ class EncryptedRoundTripE2eTest {
     @TempDir
     Path dir;
 
-    private Path script() throws IOException {
-        Path script = dir.resolve("stdlib_client.py");
-        try (InputStream in = getClass().getResourceAsStream("stdlib_client.py")) {
-            assertThat(in).as("stdlib_client.py on the test classpath").isNotNull();
-            Files.copy(in, script);
-        }
-        return script;
-    }
 
     private String keyFor(Keyring ring, MailUser user) throws Exception {
         KeyInfo key = ring.generate(user.email(), PASSPHRASE.toCharArray(), KeyVersion.V4);
@@ -71,7 +62,7 @@ class EncryptedRoundTripE2eTest {
         byte[] message = TestMessages.eightBit(alice.email(), bob.email(), marker);
         Path messageFile = dir.resolve("message.eml");
         Files.write(messageFile, message);
-        Path script = script();
+        Path script = Tool.stdlibClient(dir);
         try (RunningProxy proxy = RunningProxy.start(stack, dir, RunningProxy.Local.STARTTLS,
                 RunningProxy.Upstream.IMPLICIT, "", Map.of(alice.email(), aliceKey[1], bob.email(), bobKey[1]))) {
             Tool.Result sent = python.run(dir, TIMEOUT, List.of(script.toString(), "send", "127.0.0.1",

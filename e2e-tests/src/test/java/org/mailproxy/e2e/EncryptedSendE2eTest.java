@@ -23,7 +23,6 @@ import org.mailproxy.testing.StoredMessage;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -174,11 +173,7 @@ class EncryptedSendE2eTest {
         byte[] message = TestMessages.secret(alice.email(), BOB, marker, subjectWord, bodyWord);
         Path messageFile = dir.resolve("message.eml");
         Files.write(messageFile, message);
-        Path script = dir.resolve("stdlib_client.py");
-        try (InputStream in = PythonStdlibE2eTest.class.getResourceAsStream("stdlib_client.py")) {
-            assertThat(in).as("stdlib_client.py on the test classpath").isNotNull();
-            Files.copy(in, script);
-        }
+        Path script = Tool.stdlibClient(dir);
         Tool.Result r = python.run(dir, TIMEOUT, List.of(script.toString(), "send", "127.0.0.1",
                 Integer.toString(proxy.smtpPort()), "starttls", proxy.localCert().toString(), alice.login(), BOB,
                 messageFile.toString()), (alice.password() + "\n").getBytes(StandardCharsets.UTF_8), Map.of());

@@ -13,7 +13,6 @@ import org.mailproxy.testing.StoredMessage;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -107,13 +106,7 @@ class EncryptionPolicyE2eTest {
             throws IOException {
         Tool python = Tool.require("python3");
         Path messageFile = Files.write(dir.resolve("message-" + UUID.randomUUID() + ".eml"), message);
-        Path script = dir.resolve("stdlib_client.py");
-        if (!Files.exists(script)) {
-            try (InputStream in = PythonStdlibE2eTest.class.getResourceAsStream("stdlib_client.py")) {
-                assertThat(in).as("stdlib_client.py on the test classpath").isNotNull();
-                Files.copy(in, script);
-            }
-        }
+        Path script = Tool.stdlibClient(dir);
         return python.run(dir, TIMEOUT, List.of(script.toString(), "send", "127.0.0.1",
                 Integer.toString(proxy.smtpPort()), "plain", proxy.localCert().toString(), from.login(), rcpts,
                 messageFile.toString()), (from.password() + "\n").getBytes(StandardCharsets.UTF_8), Map.of());

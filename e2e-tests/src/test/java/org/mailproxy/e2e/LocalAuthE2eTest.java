@@ -13,7 +13,6 @@ import org.mailproxy.testing.RequiresMailStack;
 import org.mailproxy.testing.StoredMessage;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,14 +39,6 @@ class LocalAuthE2eTest {
     @TempDir
     Path dir;
 
-    private Path script() throws IOException {
-        Path script = dir.resolve("stdlib_client.py");
-        try (InputStream in = getClass().getResourceAsStream("stdlib_client.py")) {
-            assertThat(in).as("stdlib_client.py on the test classpath").isNotNull();
-            Files.copy(in, script);
-        }
-        return script;
-    }
 
     /** The account's key, its provider login sealed to it, and its local password. */
     private String[] provision(Path data, Keyring ring, MailUser user) throws Exception {
@@ -78,7 +69,7 @@ class LocalAuthE2eTest {
         byte[] message = TestMessages.eightBit(alice.email(), bob.email(), marker);
         Path messageFile = dir.resolve("message.eml");
         Files.write(messageFile, message);
-        Path script = script();
+        Path script = Tool.stdlibClient(dir);
         try (RunningProxy proxy = RunningProxy.start(stack, dir, RunningProxy.Local.STARTTLS,
                 RunningProxy.Upstream.IMPLICIT, "local-auth = always",
                 Map.of(alice.email(), aliceAuth[1], bob.email(), bobAuth[1]))) {

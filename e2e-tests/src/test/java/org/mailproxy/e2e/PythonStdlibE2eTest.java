@@ -10,7 +10,6 @@ import org.mailproxy.testing.RequiresMailStack;
 import org.mailproxy.testing.StoredMessage;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,14 +33,6 @@ class PythonStdlibE2eTest {
     @TempDir
     Path dir;
 
-    private Path script() throws IOException {
-        Path script = dir.resolve("stdlib_client.py");
-        try (InputStream in = getClass().getResourceAsStream("stdlib_client.py")) {
-            assertThat(in).as("stdlib_client.py on the test classpath").isNotNull();
-            Files.copy(in, script);
-        }
-        return script;
-    }
 
     private void roundTrip(MailStack stack, Local local, Upstream upstream) throws IOException {
         Tool python = Tool.require("python3");
@@ -56,7 +47,7 @@ class PythonStdlibE2eTest {
             case IMPLICIT -> "implicit";
         };
         byte[] password = (alice.password() + "\n").getBytes(StandardCharsets.UTF_8);
-        Path script = script();
+        Path script = Tool.stdlibClient(dir);
         try (RunningProxy proxy = RunningProxy.start(stack, dir, local, upstream)) {
             Tool.Result sent = python.run(dir, TIMEOUT, List.of(script.toString(), "send", "127.0.0.1",
                     Integer.toString(proxy.smtpPort()), mode, proxy.localCert().toString(), alice.login(),

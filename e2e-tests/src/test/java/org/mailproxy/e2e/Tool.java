@@ -29,6 +29,18 @@ final class Tool {
     }
 
     /** The client on PATH, or aborts the calling test (reported as skipped with the reason). */
+    /** Copies the Python standard-library client the e2e tests drive (stdlib_client.py) into {@code dir}. */
+    static java.nio.file.Path stdlibClient(java.nio.file.Path dir) throws java.io.IOException {
+        java.nio.file.Path script = dir.resolve("stdlib_client.py");
+        try (java.io.InputStream in = Tool.class.getResourceAsStream("stdlib_client.py")) {
+            if (in == null) {
+                throw new IllegalStateException("stdlib_client.py is not on the test classpath");
+            }
+            java.nio.file.Files.copy(in, script, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        return script;
+    }
+
     static Tool require(String name) {
         String path = System.getenv().getOrDefault("PATH", "/usr/bin:/bin");
         for (String dir : path.split(File.pathSeparator)) {
