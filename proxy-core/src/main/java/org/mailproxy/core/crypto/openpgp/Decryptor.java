@@ -301,22 +301,32 @@ public final class Decryptor {
         }
 
         private void copyLiteral(InputStream data) throws IOException {
-            byte[] buf = new byte[1 << 16];
-            try (OutputStream out = spool.output()) {
-                int n;
-                // whole buffers: one spool write and one hash call per 64 KiB, not per partial-length chunk
-                while ((n = data.readNBytes(buf, 0, buf.length)) > 0) {
+            boolean signed = onePass.stream().anyMatch(p -> p.ops != null) || prefix.stream().anyMatch(p -> p.signature != null);
+            try (OutputStream out = spool.output();
+                 HashFeed hashes = new HashFeed(this::updateSignatures, signed ? HashFeed.PIPELINE_AFTER : Long.MAX_VALUE)) {
+                // whole buffers: one spool write and one hash call per buffer, not per partial-length chunk
+                while (true) {
+                    byte[] buf = hashes.buffer();
+                    int n = data.readNBytes(buf, 0, buf.length);
+                    if (n <= 0) {
+                        break;
+                    }
                     out.write(buf, 0, n);
-                    for (Pending p : onePass) {
-                        if (p.ops != null) {
-                            p.ops.update(buf, 0, n);
-                        }
-                    }
-                    for (Pending p : prefix) {
-                        if (p.signature != null) {
-                            p.signature.update(buf, 0, n);
-                        }
-                    }
+                    hashes.hash(buf, n);
+                }
+                hashes.finish();
+            }
+        }
+
+        private void updateSignatures(byte[] buf, int n) {
+            for (Pending p : onePass) {
+                if (p.ops != null) {
+                    p.ops.update(buf, 0, n);
+                }
+            }
+            for (Pending p : prefix) {
+                if (p.signature != null) {
+                    p.signature.update(buf, 0, n);
                 }
             }
         }
