@@ -60,21 +60,9 @@ done
 case "$COLD_MODE" in restart | primed) ;; *) die "BENCH_COLD must be restart or primed" ;; esac
 [ $((MESSAGES % 2)) = 0 ] || die "BENCH_MESSAGES must be even (every other message is encrypted)"
 
-if [ ! -f "$JAR" ]; then
-  say "no $JAR; building it with ./mailproxy"
-  "$repo/mailproxy" version >/dev/null
-fi
+ensure_jar
 
-# The run directory holds Dovecot's sockets, whose paths must stay short (teststack.sh checks 70 characters).
-RUN=$(mktemp -d /tmp/mpview.XXXXXX)
-chmod 755 "$RUN"
-if [ -z "${BENCH_NEAR_DIR:-}" ]; then
-  if [ -d /dev/shm ] && [ -w /dev/shm ]; then BENCH_NEAR_DIR=/dev/shm; else BENCH_NEAR_DIR=$RUN; fi
-fi
-NEAR_BASE=$(mktemp -d "$BENCH_NEAR_DIR/mpview-near.XXXXXX")
-mkdir -p "$here/results" "$RUN/logs"
-RESULTS="$here/results/imap-view-$(date -u +%Y%m%dT%H%M%SZ).txt"
-STACK="$RUN/stack"
+prepare_run imap-view view near
 export GNUPGHOME="$RUN/gnupg"
 PROXY_PID="" STUNNEL_PID=""
 

@@ -1,5 +1,5 @@
-# Shared by the benchmark scripts (sourced, not run). The caller defines say and die, and sets repo, RUN, STACK,
-# RESULTS and the stack ports P_IMAPS, P_IMAP, P_SUB, P_SUBS.
+# Shared by the benchmark scripts (sourced, not run). The caller defines say and die and sets repo, here and JAR;
+# prepare_run sets RUN, STACK and RESULTS; start_test_stack uses the ports P_IMAPS, P_IMAP, P_SUB, P_SUBS.
 
 # A result line: to the terminal and to the results file.
 out() { echo "$*" | tee -a "$RESULTS"; }
@@ -58,4 +58,29 @@ start_test_stack() {
   # One retry: on a busy machine a start can trip over processes that end while it looks for leftovers.
   start_once || { tail -n 5 "$RUN/logs/teststack.log" >&2; say "retrying the stack start"; start_once; } \
     || { tail -n 20 "$RUN/logs/teststack.log" >&2; die "the test stack did not start"; }
+}
+
+# Builds the proxy jar with ./mailproxy when $JAR is missing.
+ensure_jar() {
+  if [ ! -f "$JAR" ]; then
+    say "no $JAR; building it with ./mailproxy"
+    "$repo/mailproxy" version >/dev/null
+  fi
+}
+
+# Makes the run directory and names the results file: sets RUN, RESULTS and STACK, and with "near" as third
+# argument NEAR_BASE (where mbsync writes). $1 names the results (results/$1-<time>.txt), $2 the run directory
+# (/tmp/mp$2.XXXXXX): it holds Dovecot's sockets, whose paths must stay short (teststack.sh checks 70 characters).
+prepare_run() {
+  RUN=$(mktemp -d "/tmp/mp$2.XXXXXX")
+  chmod 755 "$RUN"
+  if [ "${3:-}" = near ]; then
+    if [ -z "${BENCH_NEAR_DIR:-}" ]; then
+      if [ -d /dev/shm ] && [ -w /dev/shm ]; then BENCH_NEAR_DIR=/dev/shm; else BENCH_NEAR_DIR=$RUN; fi
+    fi
+    NEAR_BASE=$(mktemp -d "$BENCH_NEAR_DIR/mp$2-near.XXXXXX")
+  fi
+  mkdir -p "$here/results" "$RUN/logs"
+  RESULTS="$here/results/$1-$(date -u +%Y%m%dT%H%M%SZ).txt"
+  STACK="$RUN/stack"
 }

@@ -44,21 +44,9 @@ for tool in mbsync stunnel4 python3 java jcmd ss; do
   command -v "$tool" >/dev/null || die "needs $tool (apt-get install isync stunnel4 python3 openjdk-17-jdk-headless iproute2)"
 done
 
-if [ ! -f "$JAR" ]; then
-  say "no $JAR; building it with ./mailproxy"
-  "$repo/mailproxy" version >/dev/null
-fi
+ensure_jar
 
-# The run directory holds Dovecot's sockets, whose paths must stay short (teststack.sh checks 70 characters).
-RUN=$(mktemp -d /tmp/mpbench.XXXXXX)
-chmod 755 "$RUN"
-if [ -z "${BENCH_NEAR_DIR:-}" ]; then
-  if [ -d /dev/shm ] && [ -w /dev/shm ]; then BENCH_NEAR_DIR=/dev/shm; else BENCH_NEAR_DIR=$RUN; fi
-fi
-NEAR_BASE=$(mktemp -d "$BENCH_NEAR_DIR/mpbench-near.XXXXXX")
-mkdir -p "$here/results" "$RUN/logs"
-RESULTS="$here/results/relay-$(date -u +%Y%m%dT%H%M%SZ).txt"
-STACK="$RUN/stack"
+prepare_run relay bench near
 PROXY_PID="" STUNNEL_PID="" IDLE_PID=""
 
 cleanup() {

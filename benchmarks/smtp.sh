@@ -67,12 +67,7 @@ if [ -n "${BENCH_NICE:-}" ]; then
   renice -n "$BENCH_NICE" -p $$ >/dev/null || die "cannot set niceness $BENCH_NICE"
 fi
 
-# The run directory holds Dovecot's sockets, whose paths must stay short (teststack.sh checks 70 characters).
-RUN=$(mktemp -d /tmp/mpsmtp.XXXXXX)
-chmod 755 "$RUN"
-mkdir -p "$here/results" "$RUN/logs"
-RESULTS="$here/results/smtp-$(date -u +%Y%m%dT%H%M%SZ).txt"
-STACK="$RUN/stack"
+prepare_run smtp smtp
 PROXY_PID=""
 
 cleanup() {
